@@ -1,0 +1,145 @@
+"""Algorithm 1, batched: best split of every candidate at every throughput.
+
+Every deployment option k of a candidate costs, at throughput tu,
+
+    latency_ms = A_lat[k] + size_bytes[k] * ms_per_byte(tu)
+    energy_mj  = A_en[k]  + size_bytes[k] * mj_per_byte(tu)
+
+with ``A_lat = edge latency up to the cut (+ RTT when the option transmits)``,
+``A_en = edge energy up to the cut``, ``ms_per_byte = 8 / (tu * 1000)`` and
+``mj_per_byte = ms_per_byte * (alpha * tu + beta) / 1000`` (DESIGN.md). Both
+per-byte prices are computed once per throughput; `tests/naive.py` uses the same
+expressions, so kernel and reference agree to the last bits.
+
+Ties go to the option that transmits fewer bytes, then to the earlier cut. Options
+are therefore sorted by (bytes, code); an option whose A is not below that of every
+option before it can never win (it is no cheaper at any tu and loses ties), so only
+the remaining few are evaluated per throughput: the cost per (candidate, tu) is a
+handful of fused multiply-adds, independent of the depth of the network.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from lens_fast.config import NJIT_OPTIONS, PARALLEL_OPTIONS
+from lens_fast.kernels.layers import CODE, MAX_ROWS, REC_WIDTH, SIZE, row_cost, walk
+
+MAX_OPTIONS = MAX_ROWS + 1  # all-cloud + one per row (the last row is all-edge)
+CHUNK = 512  # candidates per parallel work item
+
+
+@nb.njit(**NJIT_OPTIONS)
+def _insert(k, code, size, a_lat, a_en, opt_code, opt_size, opt_lat, opt_en):
+    """Insert an option keeping (size, code) order; codes arrive increasing."""
+    j = k
+    while j > 0 and opt_size[j - 1] > size:
+        opt_code[j] = opt_code[j - 1]
+        opt_size[j] = opt_size[j - 1]
+        opt_lat[j] = opt_lat[j - 1]
+        opt_en[j] = opt_en[j - 1]
+        j -= 1
+    opt_code[j] = code
+    opt_size[j] = size
+    opt_lat[j] = a_lat
+    opt_en[j] = a_en
+    return k + 1
+
+
+@nb.njit(**NJIT_OPTIONS)
+def build_options(rec, n_rows, latency_ms, power_w, input_bytes, edge_bytes, rtt_ms,
+                  opt_code, opt_size, opt_lat, opt_en):  # fmt: skip
+    """Deployment options of one walked candidate, sorted by (size, code).
+
+    Returns (number of options, edge latency ms, edge energy mJ), the last two being
+    the compute cost of the whole network on the device. Options: all-cloud (code 0),
+    a cut after every row but the last whose output is <= `input_bytes`, all-edge
+    (the last row's code; transmits `edge_bytes`).
+    """
+    k = _insert(0, 0, float(input_bytes), rtt_ms, 0.0, opt_code, opt_size, opt_lat, opt_en)
+    cum_lat = 0.0
+    cum_en = 0.0
+    for r in range(n_rows):
+        lat, en = row_cost(rec, r, latency_ms, power_w)
+        cum_lat += lat
+        cum_en += en
+        if r < n_rows - 1 and rec[r, SIZE] <= input_bytes:
+            k = _insert(k, rec[r, CODE], float(rec[r, SIZE]), cum_lat + rtt_ms, cum_en,
+                        opt_code, opt_size, opt_lat, opt_en)  # fmt: skip
+    edge_lat = cum_lat + rtt_ms if edge_bytes > 0 else cum_lat
+    k = _insert(k, rec[n_rows - 1, CODE], float(edge_bytes), edge_lat, cum_en,
+                opt_code, opt_size, opt_lat, opt_en)  # fmt: skip
+    return k, cum_lat, cum_en
+
+
+@nb.njit(**NJIT_OPTIONS)
+def prune(k, opt_a, keep):
+    """Indices (into the sorted options) that can win: A strictly below all before it."""
+    m = 0
+    best = np.inf
+    for j in range(k):
+        if opt_a[j] < best:
+            best = opt_a[j]
+            keep[m] = j
+            m += 1
+    return m
+
+
+@nb.njit(**NJIT_OPTIONS)
+def best_over_tu(k, opt_code, opt_size, opt_a, per_byte, keep, out_value, out_code):
+    """Minimum of A + size * per_byte[t] over the options, for every t (ties: first)."""
+    m = prune(k, opt_a, keep)
+    j = keep[0]
+    a = opt_a[j]
+    s = opt_size[j]
+    c = opt_code[j]
+    for t in range(per_byte.shape[0]):
+        out_value[t] = a + s * per_byte[t]
+        out_code[t] = c
+    for q in range(1, m):
+        j = keep[q]
+        a = opt_a[j]
+        s = opt_size[j]
+        c = opt_code[j]
+        for t in range(per_byte.shape[0]):
+            v = a + s * per_byte[t]
+            if v < out_value[t]:
+                out_value[t] = v
+                out_code[t] = c
+
+
+@nb.njit(**PARALLEL_OPTIONS)
+def score(batch, dac21, wire_bytes, input_bytes, edge_bytes, rtt_ms, ms_per_byte, mj_per_byte,
+          latency_ms, power_w, conv_id, bn_id, relu_id, pool_id, fc_id, fc_relu_id,
+          f_index, k_index, fc_index,
+          lat_value, lat_code, en_value, en_code, edge_lat, edge_en):  # fmt: skip
+    """Score a validated native `n x 22` batch at T throughputs.
+
+    ms_per_byte, mj_per_byte: `T` float64 prices of one transmitted byte.
+    latency_ms, power_w: `U` float64 per-config costs (universe ids).
+    Outputs (written in place): lat_value, en_value `n x T` float64 (ms, mJ);
+    lat_code, en_code `n x T` int8 split codes; edge_lat, edge_en `n` float64, the
+    compute cost of the whole network on the device.
+    """
+    n = batch.shape[0]
+    n_chunks = (n + CHUNK - 1) // CHUNK
+    for chunk in nb.prange(n_chunks):
+        rec = np.empty((MAX_ROWS, REC_WIDTH), dtype=np.int64)
+        opt_code = np.empty(MAX_OPTIONS, dtype=np.int64)
+        opt_size = np.empty(MAX_OPTIONS, dtype=np.float64)
+        opt_lat = np.empty(MAX_OPTIONS, dtype=np.float64)
+        opt_en = np.empty(MAX_OPTIONS, dtype=np.float64)
+        keep = np.empty(MAX_OPTIONS, dtype=np.int64)
+        for i in range(chunk * CHUNK, min(n, (chunk + 1) * CHUNK)):
+            rows = walk(batch[i], dac21, wire_bytes, conv_id, bn_id, relu_id, pool_id, fc_id,
+                        fc_relu_id, f_index, k_index, fc_index, rec)  # fmt: skip
+            k, total_lat, total_en = build_options(rec, rows, latency_ms, power_w, input_bytes,
+                                                   edge_bytes, rtt_ms, opt_code, opt_size,
+                                                   opt_lat, opt_en)  # fmt: skip
+            edge_lat[i] = total_lat
+            edge_en[i] = total_en
+            best_over_tu(k, opt_code, opt_size, opt_lat, ms_per_byte, keep, lat_value[i],
+                         lat_code[i])  # fmt: skip
+            best_over_tu(k, opt_code, opt_size, opt_en, mj_per_byte, keep, en_value[i],
+                         en_code[i])  # fmt: skip

@@ -1,0 +1,178 @@
+"""Slow, obviously-correct references for every kernel, written from DESIGN.md.
+
+Plain Python, one candidate at a time, no numba, no shared tables with the kernels:
+layers are listed from the decoded architecture, each layer config is priced by a
+scalar call to the device, and every option is evaluated and compared.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import lru_cache
+
+import numpy as np
+
+INPUT_BYTES = 224 * 224 * 3
+CostFn = Callable[[str, int, int, int], tuple[float, float]]
+
+
+def device_cost_fn(device) -> CostFn:
+    """Scalar (op, in, out, k2f) -> (latency ms, power W) through the device's public API."""
+    from lens_fast.space.catalog import OP_NAMES
+
+    @lru_cache(maxsize=None)
+    def cost(op: str, fin: int, fout: int, k2f: int) -> tuple[float, float]:
+        lat, pw, _ = device.costs(
+            np.array([OP_NAMES.index(op)]), np.array([fin]), np.array([fout]), np.array([k2f])
+        )
+        return float(lat[0]), float(pw[0])
+
+    return cost
+
+
+def decode_native(row) -> dict:
+    """The native encoding as a dict of plain ints."""
+    row = [int(v) for v in row]
+    blocks = [dict(f=row[3 * b], k=row[3 * b + 1], l=row[3 * b + 2], pool=row[15 + b]) for b in range(5)]
+    return {"blocks": blocks, "fc1": row[20], "fc2": row[21]}
+
+
+def native_rows(row, cost: CostFn, wire_bytes: int = 4) -> list[tuple[str, int, float, float]]:
+    """Rows (name, output bytes, latency ms, energy mJ) of the native semantics."""
+    arch = decode_native(row)
+    rows = []
+    side, channels = 224, 3
+    for b, blk in enumerate(arch["blocks"], start=1):
+        f, k = blk["f"], blk["k"]
+        for j in range(1, blk["l"] + 1):
+            conv = cost("conv", side * side * channels, 0, k * k * f)
+            bn = cost("batchnorm", side * side * f, 0, 0)
+            relu = cost("relu", side * side * f, 0, 0)
+            lat = conv[0] + bn[0] + relu[0]
+            en = conv[0] * conv[1] + bn[0] * bn[1] + relu[0] * relu[1]
+            rows.append((f"conv{b}_{j}", side * side * f * wire_bytes, lat, en))
+            channels = f
+        if blk["pool"]:
+            pool = cost("pool", side * side * f, (side // 2) * (side // 2) * f, 0)
+            side //= 2
+            rows.append((f"pool{b}", side * side * f * wire_bytes, pool[0], pool[0] * pool[1]))
+    features = side * side * channels
+    for name in ("fc1", "fc2"):
+        width = arch[name]
+        if width:
+            fc = cost("fc", features, width, 0)
+            relu = cost("relu", width, 0, 0)
+            rows.append((name, width * wire_bytes, fc[0] + relu[0], fc[0] * fc[1] + relu[0] * relu[1]))
+            features = width
+    fc = cost("fc", features, 10, 0)
+    rows.append(("classifier", 10 * wire_bytes, fc[0], fc[0] * fc[1]))
+    return rows
+
+
+def dac21_rows(row, cost: CostFn) -> list[tuple[str, int, float, float]]:
+    """Rows (name, output bytes, latency ms, energy mJ) of the lens-dac21 semantics,
+    after the input row: conv1, pool1, ..., conv5, pool5, fc1, fc2, classifier."""
+    arch = decode_native(row)
+    rows = []
+    side = 224
+    in_features = INPUT_BYTES  # the uint8 image: 150,528 features
+    size = INPUT_BYTES
+    for b, blk in enumerate(arch["blocks"], start=1):
+        f, k, n_layers = blk["f"], blk["k"], blk["l"]
+        conv = cost("conv", in_features, 0, k * k * f)
+        bn = cost("batchnorm", side * side * f, 0, 0)
+        relu = cost("relu", side * side * f, 0, 0)
+        lat = n_layers * (conv[0] + bn[0] + relu[0]) / 1.6
+        power = (conv[1] + bn[1] + relu[1]) / 3
+        size = side * side * f * 4
+        rows.append((f"conv{b}", size, lat, lat * power))
+        if blk["pool"]:
+            pool = cost("pool", side * side * f, (side // 2) ** 2 * f, 0)
+            side //= 2
+            size = side * side * f * 4
+            lat = pool[0] / 1.6
+            rows.append((f"pool{b}", size, lat, lat * pool[1]))
+        else:
+            rows.append((f"pool{b}", size, 0.0, 0.0))
+        in_features = size // 4
+    features = in_features
+    for name in ("fc1", "fc2"):
+        width = arch[name]
+        if width:
+            fc = cost("fc", features, width, 0)
+            relu = cost("relu", width, 0, 0)
+            lat = fc[0] + relu[0]
+            size = width * 4
+            rows.append((name, size, lat, lat * ((fc[1] + relu[1]) / 2)))
+            features = width
+        else:
+            rows.append((name, size, 0.0, 0.0))
+    fc = cost("fc", features, 10, 0)
+    relu = cost("relu", 10, 0, 0)
+    lat = fc[0] + relu[0]
+    rows.append(("classifier", 40, lat, lat * ((fc[1] + relu[1]) / 2)))
+    return rows
+
+
+def options(rows, semantics: str, rtt_ms: float) -> list[tuple[str, int, float, float]]:
+    """Deployment options (name, transmitted bytes, A_latency, A_energy) in row order.
+
+    Each option costs A + bytes * price(tu); A holds the edge cost up to the cut and
+    the RTT of a transmitting option (native only).
+    """
+    opts = [("all-cloud", INPUT_BYTES, 0.0 + rtt_ms, 0.0)]
+    cum_lat = cum_en = 0.0
+    for i, (name, size, lat, en) in enumerate(rows):
+        cum_lat += lat
+        cum_en += en
+        last = i == len(rows) - 1
+        if last:
+            edge_bytes = 40 if semantics == "lens-dac21" else 0
+            opts.append(("all-edge", edge_bytes, cum_lat + (rtt_ms if edge_bytes else 0.0), cum_en))
+        elif size <= INPUT_BYTES:
+            opts.append((name, size, cum_lat + rtt_ms, cum_en))
+    return opts
+
+
+def prices(tu: float, alpha: float, beta: float) -> tuple[float, float]:
+    """(ms per byte, mJ per byte) at tu Mbit/s: 8/(tu*1000) and that * P_tx / 1000."""
+    ms = 8.0 / (tu * 1000.0)
+    return ms, ms * (alpha * tu + beta) / 1000.0
+
+
+def best(opts, price_index: int, per_byte: float) -> tuple[float, str]:
+    """Minimum cost option; ties go to fewer bytes, then to the earlier option."""
+    scored = [
+        (a_values[price_index] + size * per_byte, size, order, name)
+        for order, (name, size, *a_values) in enumerate(opts)
+    ]
+    value, _, _, name = min(scored)
+    return value, name
+
+
+def evaluate_one(row, tu: float, cost: CostFn, semantics: str = "native", alpha: float = 283.17,
+                 beta: float = 132.86, rtt_ms: float = 0.0, wire_bytes: int = 4) -> dict:  # fmt: skip
+    """Everything `lens_fast.evaluate` reports for one candidate at one throughput."""
+    rows = native_rows(row, cost, wire_bytes) if semantics == "native" else dac21_rows(row, cost)
+    opts = options(rows, semantics, rtt_ms)
+    ms_b, mj_b = prices(tu, alpha, beta)
+    lat, lat_name = best(opts, 0, ms_b)
+    en, en_name = best(opts, 1, mj_b)
+    edge = opts[-1]
+    cloud = opts[0]
+    return {
+        "latency_ms": lat,
+        "latency_split": lat_name,
+        "energy_mj": en,
+        "energy_split": en_name,
+        "edge_latency_ms": edge[2] + edge[1] * ms_b,
+        "edge_energy_mj": edge[3] + edge[1] * mj_b,
+        "cloud_latency_ms": cloud[2] + cloud[1] * ms_b,
+        "cloud_energy_mj": cloud[3] + cloud[1] * mj_b,
+        "options": [name for name, *_ in opts],
+    }
+
+
+def rel_close(a: float, b: float, rtol: float = 1e-9) -> bool:
+    return math.isclose(a, b, rel_tol=rtol, abs_tol=0.0)
