@@ -12,6 +12,7 @@ block rows, the 1.6 divisor, all-edge transmits the 40-byte output, no RTT).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +24,7 @@ from lens_fast.device.profile import load_device
 from lens_fast.errors import LensError, NetworkError
 from lens_fast.space.catalog import LayerCatalog, catalog, universe
 from lens_fast.space.layers import edge_code, split_names
+from lens_fast.space.rows import row_costs
 from lens_fast.space.vgg import to_native
 
 
@@ -164,11 +166,15 @@ class PerformanceModel:
         tu = net.check_tu(tu_mbps)
         return tu, net.ms_per_byte(tu), net.mj_per_byte(tu, self.radio)
 
-    def layer_costs(self, native: np.ndarray) -> tuple[LayerCatalog, np.ndarray, np.ndarray]:
-        """Catalog of a validated native batch and universe-length (latency, power)."""
+    def row_costs(self, native: np.ndarray) -> tuple[LayerCatalog, np.ndarray, np.ndarray]:
+        """Catalog of a validated native batch and the row tables (latency ms, energy mJ).
+
+        The device is asked once per catalog config it has not answered before.
+        """
         cat = catalog(native, self.semantics)
         lat, pw = self.device.catalog_costs(cat)
-        return cat, lat, pw
+        row_lat, row_en = row_costs(lat, pw, self.semantics)
+        return cat, row_lat, row_en
 
     def evaluate(
         self, batch: object, tu_mbps: object, encoding: str = "native", out: dict | None = None
@@ -178,12 +184,40 @@ class PerformanceModel:
         `out` may hold preallocated `n x T` arrays under the keys latency_ms,
         latency_split, energy_mj, energy_split (reused by sweeps).
         """
-        from lens_fast.kernels.splits import score
-
         native = to_native(batch, encoding)
         tu, ms_b, mj_b = self.prices(tu_mbps)
+        cat, row_lat, row_en = self.row_costs(native)
+        return self._score(native, tu, ms_b, mj_b, cat, row_lat, row_en, out)
+
+    def sweep(
+        self, batch: object, tu_mbps: object, encoding: str = "native", chunk: int | None = None
+    ) -> Iterator[tuple[int, Evaluation]]:
+        """Score a large batch in chunks through reused buffers: yields (start row, chunk).
+
+        The whole batch is validated and its catalog priced before the first chunk,
+        so bad input fails before anything is produced. Each yielded `Evaluation`
+        views buffers that the next chunk overwrites: copy what you keep.
+        """
+        native = to_native(batch, encoding)
+        tu, ms_b, mj_b = self.prices(tu_mbps)
+        cat, row_lat, row_en = self.row_costs(native)
         n, t = native.shape[0], tu.shape[0]
-        cat, lat_cfg, pow_cfg = self.layer_costs(native)
+        step = chunk or max(1024, (1 << 20) // t)
+        width = min(step, max(n, 1))
+        bufs = {
+            "latency_ms": np.empty((width, t)),
+            "latency_split": np.empty((width, t), dtype=np.int8),
+            "energy_mj": np.empty((width, t)),
+            "energy_split": np.empty((width, t), dtype=np.int8),
+        }
+        for start in range(0, n, step):
+            part = native[start : start + step]
+            yield start, self._score(part, tu, ms_b, mj_b, cat, row_lat, row_en, bufs)
+
+    def _score(self, native, tu, ms_b, mj_b, cat, row_lat, row_en, out) -> Evaluation:
+        from lens_fast.kernels.splits import score
+
+        n, t = native.shape[0], tu.shape[0]
         bufs = out or {}
         lat = _buffer(bufs, "latency_ms", (n, t), np.float64)
         lat_code = _buffer(bufs, "latency_split", (n, t), np.int8)
@@ -193,7 +227,7 @@ class PerformanceModel:
         edge_en = np.empty(n)
         if n:
             score(native, self.dac21, self.wire_bytes, INPUT_BYTES, self.edge_bytes, self.rtt_ms,
-                  ms_b, mj_b, lat_cfg, pow_cfg, *universe().tables(),
+                  ms_b, mj_b, row_lat, row_en, *universe().index_tables(),
                   lat, lat_code, en, en_code, edge_lat, edge_en)  # fmt: skip
         if not (np.isfinite(edge_lat).all() and np.isfinite(edge_en).all()):
             raise LensError("a device cost was not finite; the profile gave NaN or inf")

@@ -1,0 +1,1 @@
+"""The error objective: torch models of the space, datasets, training, evaluators."""

@@ -24,31 +24,14 @@ import numba as nb
 import numpy as np
 
 from lens_fast.config import NJIT_OPTIONS, PARALLEL_OPTIONS
-from lens_fast.kernels.layers import CODE, MAX_ROWS, REC_WIDTH, SIZE, row_cost, walk
+from lens_fast.kernels.layers import CODE, MAX_ROWS, REC_WIDTH, ROW, SIZE, walk
 
 MAX_OPTIONS = MAX_ROWS + 1  # all-cloud + one per row (the last row is all-edge)
 CHUNK = 512  # candidates per parallel work item
 
 
 @nb.njit(**NJIT_OPTIONS)
-def _insert(k, code, size, a_lat, a_en, opt_code, opt_size, opt_lat, opt_en):
-    """Insert an option keeping (size, code) order; codes arrive increasing."""
-    j = k
-    while j > 0 and opt_size[j - 1] > size:
-        opt_code[j] = opt_code[j - 1]
-        opt_size[j] = opt_size[j - 1]
-        opt_lat[j] = opt_lat[j - 1]
-        opt_en[j] = opt_en[j - 1]
-        j -= 1
-    opt_code[j] = code
-    opt_size[j] = size
-    opt_lat[j] = a_lat
-    opt_en[j] = a_en
-    return k + 1
-
-
-@nb.njit(**NJIT_OPTIONS)
-def build_options(rec, n_rows, latency_ms, power_w, input_bytes, edge_bytes, rtt_ms,
+def build_options(rec, n_rows, row_lat, row_en, input_bytes, edge_bytes, rtt_ms,
                   opt_code, opt_size, opt_lat, opt_en):  # fmt: skip
     """Deployment options of one walked candidate, sorted by (size, code).
 
@@ -57,19 +40,43 @@ def build_options(rec, n_rows, latency_ms, power_w, input_bytes, edge_bytes, rtt
     a cut after every row but the last whose output is <= `input_bytes`, all-edge
     (the last row's code; transmits `edge_bytes`).
     """
-    k = _insert(0, 0, float(input_bytes), rtt_ms, 0.0, opt_code, opt_size, opt_lat, opt_en)
+    # Collect in row order: all-cloud first, then the viable cuts, then all-edge.
+    opt_code[0] = 0
+    opt_size[0] = input_bytes
+    opt_lat[0] = rtt_ms
+    opt_en[0] = 0.0
+    k = 1
     cum_lat = 0.0
     cum_en = 0.0
     for r in range(n_rows):
-        lat, en = row_cost(rec, r, latency_ms, power_w)
-        cum_lat += lat
-        cum_en += en
+        cum_lat += row_lat[rec[r, ROW]]
+        cum_en += row_en[rec[r, ROW]]
         if r < n_rows - 1 and rec[r, SIZE] <= input_bytes:
-            k = _insert(k, rec[r, CODE], float(rec[r, SIZE]), cum_lat + rtt_ms, cum_en,
-                        opt_code, opt_size, opt_lat, opt_en)  # fmt: skip
-    edge_lat = cum_lat + rtt_ms if edge_bytes > 0 else cum_lat
-    k = _insert(k, rec[n_rows - 1, CODE], float(edge_bytes), edge_lat, cum_en,
-                opt_code, opt_size, opt_lat, opt_en)  # fmt: skip
+            opt_code[k] = rec[r, CODE]
+            opt_size[k] = rec[r, SIZE]
+            opt_lat[k] = cum_lat + rtt_ms
+            opt_en[k] = cum_en
+            k += 1
+    opt_code[k] = rec[n_rows - 1, CODE]
+    opt_size[k] = edge_bytes
+    opt_lat[k] = cum_lat + rtt_ms if edge_bytes > 0 else cum_lat
+    opt_en[k] = cum_en
+    k += 1
+    # Sizes mostly shrink along a network, so an insertion sort from the back is
+    # near-linear. Equal sizes keep the earlier code first.
+    for i in range(k - 2, -1, -1):
+        c, s, a, e = opt_code[i], opt_size[i], opt_lat[i], opt_en[i]
+        j = i
+        while j + 1 < k and (opt_size[j + 1] < s or (opt_size[j + 1] == s and opt_code[j + 1] < c)):
+            opt_code[j] = opt_code[j + 1]
+            opt_size[j] = opt_size[j + 1]
+            opt_lat[j] = opt_lat[j + 1]
+            opt_en[j] = opt_en[j + 1]
+            j += 1
+        opt_code[j] = c
+        opt_size[j] = s
+        opt_lat[j] = a
+        opt_en[j] = e
     return k, cum_lat, cum_en
 
 
@@ -111,13 +118,12 @@ def best_over_tu(k, opt_code, opt_size, opt_a, per_byte, keep, out_value, out_co
 
 @nb.njit(**PARALLEL_OPTIONS)
 def score(batch, dac21, wire_bytes, input_bytes, edge_bytes, rtt_ms, ms_per_byte, mj_per_byte,
-          latency_ms, power_w, conv_id, bn_id, relu_id, pool_id, fc_id, fc_relu_id,
-          f_index, k_index, fc_index,
+          row_lat, row_en, f_index, k_index, fc_index,
           lat_value, lat_code, en_value, en_code, edge_lat, edge_en):  # fmt: skip
     """Score a validated native `n x 22` batch at T throughputs.
 
     ms_per_byte, mj_per_byte: `T` float64 prices of one transmitted byte.
-    latency_ms, power_w: `U` float64 per-config costs (universe ids).
+    row_lat, row_en: `NUM_ROWS` float64 row costs (ms, mJ) of `lens_fast.space.rows`.
     Outputs (written in place): lat_value, en_value `n x T` float64 (ms, mJ);
     lat_code, en_code `n x T` int8 split codes; edge_lat, edge_en `n` float64, the
     compute cost of the whole network on the device.
@@ -132,9 +138,8 @@ def score(batch, dac21, wire_bytes, input_bytes, edge_bytes, rtt_ms, ms_per_byte
         opt_en = np.empty(MAX_OPTIONS, dtype=np.float64)
         keep = np.empty(MAX_OPTIONS, dtype=np.int64)
         for i in range(chunk * CHUNK, min(n, (chunk + 1) * CHUNK)):
-            rows = walk(batch[i], dac21, wire_bytes, conv_id, bn_id, relu_id, pool_id, fc_id,
-                        fc_relu_id, f_index, k_index, fc_index, rec)  # fmt: skip
-            k, total_lat, total_en = build_options(rec, rows, latency_ms, power_w, input_bytes,
+            rows = walk(batch[i], dac21, wire_bytes, f_index, k_index, fc_index, rec)
+            k, total_lat, total_en = build_options(rec, rows, row_lat, row_en, input_bytes,
                                                    edge_bytes, rtt_ms, opt_code, opt_size,
                                                    opt_lat, opt_en)  # fmt: skip
             edge_lat[i] = total_lat

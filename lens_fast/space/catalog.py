@@ -74,19 +74,9 @@ class LayerUniverse:
     def size(self) -> int:
         return int(self.op.shape[0])
 
-    def tables(self) -> tuple[np.ndarray, ...]:
-        """The arrays a walking kernel needs, in the order the kernels take them."""
-        return (
-            self.conv_id,
-            self.bn_id,
-            self.relu_id,
-            self.pool_id,
-            self.fc_id,
-            self.fc_relu_id,
-            self.f_index,
-            self.k_index,
-            self.fc_index,
-        )
+    def index_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(f_index, k_index, fc_index): the value -> choice look-ups walking kernels take."""
+        return self.f_index, self.k_index, self.fc_index
 
     def config(self, i: int) -> tuple[str, int, int, int]:
         """Config i as (op name, in_features, out_features, k2f)."""
@@ -177,14 +167,20 @@ class LayerCatalog:
 def catalog(batch: np.ndarray, semantics: str = "native") -> LayerCatalog:
     """The layer catalog of a validated native `n x 22` int32 batch.
 
-    One parallel pass marks the universe configs that the batch's layers use under
-    `semantics` ('native' or 'lens-dac21').
+    One parallel pass marks the rows the batch's architectures have under
+    `semantics` ('native' or 'lens-dac21'); the catalog is the configs those rows use.
     """
-    from lens_fast.kernels.layers import used_configs
+    return catalog_from_mask(used_configs(batch, semantics))
+
+
+def used_configs(batch: np.ndarray, semantics: str) -> np.ndarray:
+    """Boolean `U` mask of the configs a validated native batch uses."""
+    from lens_fast.kernels.layers import used_rows
+    from lens_fast.space.rows import configs_of_rows
 
     uni = universe()
-    mask = used_configs(batch, semantics == "lens-dac21", uni)
-    return catalog_from_mask(mask)
+    rows = used_rows(batch, semantics == "lens-dac21", uni.f_index, uni.k_index, uni.fc_index)
+    return configs_of_rows(rows, semantics)
 
 
 def catalog_from_mask(mask: np.ndarray) -> LayerCatalog:

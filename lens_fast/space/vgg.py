@@ -138,13 +138,12 @@ def validate(batch: object, encoding: str = "native") -> np.ndarray:
     The first invalid row raises `SpaceError` naming the row, the field, the value
     and the allowed values, e.g. "row 3: field k2 = 4 not in {3, 5, 7}".
     """
-    from lens_fast.kernels.space import first_invalid_native, first_invalid_paper
+    from lens_fast.kernels.space import first_invalid
 
     arr = as_batch(batch, encoding)
     if arr.shape[0] == 0:
         return arr
-    finder = first_invalid_native if encoding == "native" else first_invalid_paper
-    row, code = finder(arr)
+    row, code = first_invalid(arr, encoding)
     if row < 0:
         return arr
     names = columns(encoding)
