@@ -17,6 +17,7 @@ from lens_fast.errors import LensError
 # name -> "module:attribute"; modules are imported only when the command runs.
 COMMANDS: dict[str, str] = {
     "evaluate": "lens_fast.cli.evaluate:evaluate",
+    "profile": "lens_fast.cli.profile:profile",
     "sweep": "lens_fast.cli.evaluate:sweep",
 }
 
