@@ -148,7 +148,9 @@ class PerformanceModel:
                 "use --semantics native"
             )
         if dac21 and wire_dtype != "float32":
-            raise LensError(f"the lens-dac21 semantics transmits float32, got wire dtype {wire_dtype}")
+            raise LensError(
+                f"the lens-dac21 semantics transmits float32, got wire dtype {wire_dtype}"
+            )
         self.dac21 = dac21
         self.wire_bytes = WIRE_DTYPE_BYTES[wire_dtype]
         self.edge_bytes = NUM_CLASSES * 4 if dac21 else 0
@@ -226,9 +228,25 @@ class PerformanceModel:
         edge_lat = np.empty(n)
         edge_en = np.empty(n)
         if n:
-            score(native, self.dac21, self.wire_bytes, INPUT_BYTES, self.edge_bytes, self.rtt_ms,
-                  ms_b, mj_b, row_lat, row_en, *universe().index_tables(),
-                  lat, lat_code, en, en_code, edge_lat, edge_en)  # fmt: skip
+            score(
+                native,
+                self.dac21,
+                self.wire_bytes,
+                INPUT_BYTES,
+                self.edge_bytes,
+                self.rtt_ms,
+                ms_b,
+                mj_b,
+                row_lat,
+                row_en,
+                *universe().index_tables(),
+                lat,
+                lat_code,
+                en,
+                en_code,
+                edge_lat,
+                edge_en,
+            )
         if not (np.isfinite(edge_lat).all() and np.isfinite(edge_en).all()):
             raise LensError("a device cost was not finite; the profile gave NaN or inf")
         return Evaluation(

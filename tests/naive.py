@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -21,7 +21,7 @@ def device_cost_fn(device) -> CostFn:
     """Scalar (op, in, out, k2f) -> (latency ms, power W) through the device's public API."""
     from lens_fast.space.catalog import OP_NAMES
 
-    @lru_cache(maxsize=None)
+    @cache
     def cost(op: str, fin: int, fout: int, k2f: int) -> tuple[float, float]:
         lat, pw, _ = device.costs(
             np.array([OP_NAMES.index(op)]), np.array([fin]), np.array([fout]), np.array([k2f])
@@ -34,7 +34,9 @@ def device_cost_fn(device) -> CostFn:
 def decode_native(row) -> dict:
     """The native encoding as a dict of plain ints."""
     row = [int(v) for v in row]
-    blocks = [dict(f=row[3 * b], k=row[3 * b + 1], l=row[3 * b + 2], pool=row[15 + b]) for b in range(5)]
+    blocks = [
+        dict(f=row[3 * b], k=row[3 * b + 1], l=row[3 * b + 2], pool=row[15 + b]) for b in range(5)
+    ]
     return {"blocks": blocks, "fc1": row[20], "fc2": row[21]}
 
 
@@ -63,7 +65,9 @@ def native_rows(row, cost: CostFn, wire_bytes: int = 4) -> list[tuple[str, int, 
         if width:
             fc = cost("fc", features, width, 0)
             relu = cost("relu", width, 0, 0)
-            rows.append((name, width * wire_bytes, fc[0] + relu[0], fc[0] * fc[1] + relu[0] * relu[1]))
+            rows.append(
+                (name, width * wire_bytes, fc[0] + relu[0], fc[0] * fc[1] + relu[0] * relu[1])
+            )
             features = width
     fc = cost("fc", features, 10, 0)
     rows.append(("classifier", 10 * wire_bytes, fc[0], fc[0] * fc[1]))
@@ -151,8 +155,16 @@ def best(opts, price_index: int, per_byte: float) -> tuple[float, str]:
     return value, name
 
 
-def evaluate_one(row, tu: float, cost: CostFn, semantics: str = "native", alpha: float = 283.17,
-                 beta: float = 132.86, rtt_ms: float = 0.0, wire_bytes: int = 4) -> dict:  # fmt: skip
+def evaluate_one(
+    row,
+    tu: float,
+    cost: CostFn,
+    semantics: str = "native",
+    alpha: float = 283.17,
+    beta: float = 132.86,
+    rtt_ms: float = 0.0,
+    wire_bytes: int = 4,
+) -> dict:
     """Everything `lens_fast.evaluate` reports for one candidate at one throughput."""
     rows = native_rows(row, cost, wire_bytes) if semantics == "native" else dac21_rows(row, cost)
     opts = options(rows, semantics, rtt_ms)

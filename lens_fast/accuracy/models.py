@@ -8,14 +8,17 @@ torch is imported here only; import this module inside functions that need it.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch import nn
 
 from lens_fast.space.vgg import Architecture
 
 
-def build_model(arch: Architecture, input_side: int = 32, in_channels: int = 3,
-                num_classes: int = 10) -> nn.Sequential:  # fmt: skip
+def build_model(
+    arch: Architecture, input_side: int = 32, in_channels: int = 3, num_classes: int = 10
+) -> nn.Sequential:
     """An `nn.Sequential` for `arch` at an `input_side` x `input_side` x `in_channels` input.
 
     Layer names follow the split names of the native semantics: ``conv{b}_{j}``,
@@ -26,8 +29,9 @@ def build_model(arch: Architecture, input_side: int = 32, in_channels: int = 3,
     channels, side = in_channels, input_side
     for b, block in enumerate(arch.blocks, start=1):
         for j in range(1, block.layers + 1):
-            layers[f"conv{b}_{j}"] = nn.Conv2d(channels, block.filters, block.kernel,
-                                               padding=block.kernel // 2)  # fmt: skip
+            layers[f"conv{b}_{j}"] = nn.Conv2d(
+                channels, block.filters, block.kernel, padding=block.kernel // 2
+            )
             layers[f"relu{b}_{j}"] = nn.ReLU(inplace=True)
             layers[f"bn{b}_{j}"] = nn.BatchNorm2d(block.filters)
             channels = block.filters
@@ -61,3 +65,71 @@ def output_shape(model: nn.Module, input_side: int = 32, in_channels: int = 3) -
     model.eval()
     with torch.no_grad():
         return tuple(model(torch.zeros(1, in_channels, input_side, input_side)).shape)
+
+
+class LayerSpec(NamedTuple):
+    """One weighted or pooling layer: `kind` in conv, pool, fc; sizes in channels/units.
+
+    conv: `(name, "conv", in_channels, out_channels, kernel)`; pool: `(name, "pool", c,
+    c, 2)`; fc and classifier: `(name, "fc", in_features, out_features, 0)`.
+    """
+
+    name: str
+    kind: str
+    n_in: int
+    n_out: int
+    kernel: int
+
+
+def layer_specs(model: nn.Sequential) -> list[LayerSpec]:
+    """The conv, pool and FC layers of a built model, in order (ReLU, BN, flatten skipped)."""
+    specs: list[LayerSpec] = []
+    channels = 0
+    for name, module in model.named_children():
+        if isinstance(module, nn.Conv2d):
+            kernel = int(module.kernel_size[0])
+            specs.append(LayerSpec(name, "conv", module.in_channels, module.out_channels, kernel))
+            channels = module.out_channels
+        elif isinstance(module, nn.MaxPool2d):
+            specs.append(LayerSpec(name, "pool", channels, channels, 2))
+        elif isinstance(module, nn.Linear):
+            specs.append(LayerSpec(name, "fc", module.in_features, module.out_features, 0))
+    return specs
+
+
+def expected_specs(
+    arch: Architecture, input_side: int = 32, in_channels: int = 3, num_classes: int = 10
+) -> list[LayerSpec]:
+    """The layer list an `Architecture` calls for, read from the decoded blocks only."""
+    specs: list[LayerSpec] = []
+    channels, side = in_channels, input_side
+    for b, block in enumerate(arch.blocks, start=1):
+        for j in range(1, block.layers + 1):
+            specs.append(LayerSpec(f"conv{b}_{j}", "conv", channels, block.filters, block.kernel))
+            channels = block.filters
+        if block.pool:
+            specs.append(LayerSpec(f"pool{b}", "pool", channels, channels, 2))
+            side //= 2
+    features = channels * side * side
+    for name, width in (("fc1", arch.fc1), ("fc2", arch.fc2)):
+        if width:
+            specs.append(LayerSpec(name, "fc", features, width, 0))
+            features = width
+    specs.append(LayerSpec("classifier", "fc", features, num_classes, 0))
+    return specs
+
+
+def multiply_accumulates(
+    arch: Architecture, input_side: int = 32, in_channels: int = 3, num_classes: int = 10
+) -> int:
+    """Multiply-accumulates of one forward pass (convs and FCs; BN, ReLU, pools excluded)."""
+    macs = 0
+    side = input_side
+    for spec in expected_specs(arch, input_side, in_channels, num_classes):
+        if spec.kind == "conv":
+            macs += side * side * spec.n_in * spec.n_out * spec.kernel * spec.kernel
+        elif spec.kind == "pool":
+            side //= 2
+        else:
+            macs += spec.n_in * spec.n_out
+    return macs

@@ -20,22 +20,46 @@ FORMATS = ("table", "json", "csv")
 def model_options(f: Callable) -> Callable:
     """--tech, --alpha, --beta, --rtt-ms, --semantics, --profile, --wire-dtype."""
     opts = [
-        click.option("--tech", default="wifi", show_default=True,
-                     help="Radio technology: wifi, lte or 3g."),
-        click.option("--alpha", type=float, default=None,
-                     help="Custom radio alpha (mW per Mbit/s); overrides --tech's."),
-        click.option("--beta", type=float, default=None,
-                     help="Custom radio beta (mW); overrides --tech's."),
-        click.option("--rtt-ms", type=float, default=0.0, show_default=True,
-                     help="Round-trip time added to every option that transmits (native)."),
-        click.option("--semantics", type=click.Choice(["native", "lens-dac21"]), default="native",
-                     show_default=True, help="Model semantics (DESIGN.md)."),
-        click.option("--profile", default="builtin", show_default=True,
-                     help="Device: a profile table, a profile folder, builtin or builtin:tx2-cpu."),
-        click.option("--wire-dtype", type=click.Choice(["float32", "float16", "bfloat16", "int8"]),
-                     default="float32", show_default=True,
-                     help="Dtype of transmitted feature maps (native semantics)."),
-    ]  # fmt: skip
+        click.option(
+            "--tech", default="wifi", show_default=True, help="Radio technology: wifi, lte or 3g."
+        ),
+        click.option(
+            "--alpha",
+            type=float,
+            default=None,
+            help="Custom radio alpha (mW per Mbit/s); overrides --tech's.",
+        ),
+        click.option(
+            "--beta", type=float, default=None, help="Custom radio beta (mW); overrides --tech's."
+        ),
+        click.option(
+            "--rtt-ms",
+            type=float,
+            default=0.0,
+            show_default=True,
+            help="Round-trip time added to every option that transmits (native).",
+        ),
+        click.option(
+            "--semantics",
+            type=click.Choice(["native", "lens-dac21"]),
+            default="native",
+            show_default=True,
+            help="Model semantics (DESIGN.md).",
+        ),
+        click.option(
+            "--profile",
+            default="builtin",
+            show_default=True,
+            help="Device: a profile table, a profile folder, builtin or builtin:tx2-cpu.",
+        ),
+        click.option(
+            "--wire-dtype",
+            type=click.Choice(["float32", "float16", "bfloat16", "int8"]),
+            default="float32",
+            show_default=True,
+            help="Dtype of transmitted feature maps (native semantics).",
+        ),
+    ]
     for opt in reversed(opts):
         f = opt(f)
     return f
@@ -44,23 +68,42 @@ def model_options(f: Callable) -> Callable:
 def source_options(f: Callable) -> Callable:
     """--arch-file / --random N --seed S, --encoding."""
     opts = [
-        click.option("--arch-file", type=click.Path(dir_okay=False), default=None,
-                     help="CSV or JSON of architectures (columns of the encoding)."),
-        click.option("--random", "n_random", type=int, default=None,
-                     help="Score N architectures sampled uniformly from the space."),
-        click.option("--seed", type=int, default=0, show_default=True,
-                     help="Seed of --random."),
-        click.option("--encoding", type=click.Choice(["native", "paper"]), default="native",
-                     show_default=True, help="Encoding of --arch-file."),
-    ]  # fmt: skip
+        click.option(
+            "--arch-file",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="CSV or JSON of architectures (columns of the encoding).",
+        ),
+        click.option(
+            "--random",
+            "n_random",
+            type=int,
+            default=None,
+            help="Score N architectures sampled uniformly from the space.",
+        ),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed of --random."),
+        click.option(
+            "--encoding",
+            type=click.Choice(["native", "paper"]),
+            default="native",
+            show_default=True,
+            help="Encoding of --arch-file.",
+        ),
+    ]
     for opt in reversed(opts):
         f = opt(f)
     return f
 
 
 def format_option(f: Callable) -> Callable:
-    return click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
-                        show_default=True, help="Output format on stdout.")(f)  # fmt: skip
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="table",
+        show_default=True,
+        help="Output format on stdout.",
+    )(f)
 
 
 def load_batch(arch_file: str | None, n_random: int | None, seed: int, encoding: str) -> np.ndarray:
@@ -83,8 +126,9 @@ def performance_model(tech, alpha, beta, rtt_ms, semantics, profile, wire_dtype)
     from lens_fast.objectives import PerformanceModel
 
     rad = radio(tech, alpha, beta)
-    return PerformanceModel(profile, radio=rad, semantics=semantics, rtt_ms=rtt_ms,
-                            wire_dtype=wire_dtype)  # fmt: skip
+    return PerformanceModel(
+        profile, radio=rad, semantics=semantics, rtt_ms=rtt_ms, wire_dtype=wire_dtype
+    )
 
 
 def _cell(value: object) -> str:

@@ -30,12 +30,15 @@ def _version_text() -> str:
     from lens_fast.kernels.space import allowed_table, row_errors
 
     row_errors(np.zeros((2, 22), dtype=np.int32), allowed_table("native"), True)
+    layer: str
     try:
         layer = numba.threading_layer()
     except ValueError:
         layer = "unknown"
-    parts = [f"lens-fast {__version__}", f"numba {numba.__version__} (threading layer: {layer}, "
-             f"{numba.get_num_threads()} threads)"]  # fmt: skip
+    parts = [
+        f"lens-fast {__version__}",
+        f"numba {numba.__version__} (threading layer: {layer}, {numba.get_num_threads()} threads)",
+    ]
     try:
         import torch
 
@@ -69,8 +72,9 @@ class LensGroup(click.Group):
         argv = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in argv
         try:
-            rv = super().main(argv, prog_name or "lens-fast", complete_var,
-                              standalone_mode=False, **extra)  # fmt: skip
+            rv = super().main(
+                argv, prog_name or "lens-fast", complete_var, standalone_mode=False, **extra
+            )
         except click.ClickException as exc:
             exc.show()
             sys.exit(exc.exit_code)
@@ -91,8 +95,10 @@ class LensGroup(click.Group):
             if debug:
                 traceback.print_exc()
             text = str(exc).splitlines()[0] if str(exc) else ""
-            click.echo(f"error: {type(exc).__name__}: {text} (rerun with --debug for the traceback)",
-                       err=True)  # fmt: skip
+            click.echo(
+                f"error: {type(exc).__name__}: {text} (rerun with --debug for the traceback)",
+                err=True,
+            )
             sys.exit(1)
         if not standalone_mode:
             return rv
@@ -100,8 +106,14 @@ class LensGroup(click.Group):
 
 
 @click.group(cls=LensGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
-              help="Show versions (with numba's threading layer and torch's device) and exit.")  # fmt: skip
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show versions (with numba's threading layer and torch's device) and exit.",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
 def cli(debug: bool) -> None:
     """lens-fast: wireless-aware NAS for DNNs split between an edge device and the cloud."""

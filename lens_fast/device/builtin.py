@@ -69,8 +69,9 @@ class BoardModel:
 
     def reference(self, layer: RefLayer) -> tuple[float, float]:
         """(latency ms, power W) of a reference-network layer (true work and traffic)."""
-        t, p = self.layer(ref_class(layer.kind), np.array([layer.flops]),
-                          np.array([layer.bytes_moved]))  # fmt: skip
+        t, p = self.layer(
+            ref_class(layer.kind), np.array([layer.flops]), np.array([layer.bytes_moved])
+        )
         return float(t[0]), float(p[0])
 
 

@@ -21,7 +21,9 @@ from lens_fast.errors import ProfileError
 FITTED_KINDS = ("conv", "relu", "pool", "fc")
 
 
-def matched_layers(measured: pd.DataFrame, model: str, processor: str) -> list[tuple[RefLayer, float]]:
+def matched_layers(
+    measured: pd.DataFrame, model: str, processor: str
+) -> list[tuple[RefLayer, float]]:
     """Pair each reference layer with its measured latency (ms); checks output sizes."""
     rows = measured[(measured["model"] == model) & (measured["processor"] == processor)]
     by_name = {r.layer: r for r in rows.itertuples()}
@@ -29,7 +31,9 @@ def matched_layers(measured: pd.DataFrame, model: str, processor: str) -> list[t
     for layer in REFERENCE_NETS[model]():
         row = by_name.get(layer.name)
         if row is None:
-            raise ProfileError(f"measured table has no layer {layer.name!r} for {model}/{processor}")
+            raise ProfileError(
+                f"measured table has no layer {layer.name!r} for {model}/{processor}"
+            )
         if int(row.output_bytes) != 4 * layer.out_elems:
             raise ProfileError(
                 f"{model} {layer.name}: measured output {row.output_bytes} bytes, "
@@ -88,8 +92,10 @@ def calibrate(
     share, power = [], []
     for model, watts in board_power_w.items():
         layers = [layer for layer, _ in matched_layers(measured, model, processor)]
-        times = [board._times(ref_class(la.kind), np.array([la.flops]), np.array([la.bytes_moved]))
-                 for la in layers]  # fmt: skip
+        times = [
+            board._times(ref_class(la.kind), np.array([la.flops]), np.array([la.bytes_moved]))
+            for la in layers
+        ]
         total = sum(float(t[0][0]) for t in times)
         compute = sum(float(t[1][0]) for t in times)
         share.append(compute / total)
@@ -101,7 +107,9 @@ def calibrate(
     return replace(board, p_idle_w=float(p_idle), p_dyn_w=float(p_dyn))
 
 
-def error_table(board: BoardModel, measured: pd.DataFrame, model: str, processor: str) -> pd.DataFrame:
+def error_table(
+    board: BoardModel, measured: pd.DataFrame, model: str, processor: str
+) -> pd.DataFrame:
     """Per-layer measured vs builtin latency, with relative error (%)."""
     rows = []
     for layer, t_meas in matched_layers(measured, model, processor):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,7 @@ class OpPredictor:
     target: str
     features: tuple[str, ...]
     coef: np.ndarray  # power law: log y = coef[0] + coef[1:] . log x
-    booster: object | None  # xgboost.Booster on the residual, or None
+    booster: Any  # xgboost.Booster on the residual, or None
     mape_pct: float  # held-out mean absolute percentage error (nan if too few rows)
     n_rows: int
 
@@ -125,13 +126,14 @@ class PredictorSet:
         """Write the boosters (`models/{op}_{target}.ubj`) and `predictors.json`."""
         models = folder / "models"
         models.mkdir(parents=True, exist_ok=True)
-        index = {"table_sha256": self.table_hash, "predictors": []}
+        entries: list[dict] = []
+        index = {"table_sha256": self.table_hash, "predictors": entries}
         for (op, target), p in sorted(self.predictors.items()):
             model_file = None
             if p.booster is not None:
                 model_file = f"models/{op}_{target}.ubj"
                 p.booster.save_model(str(folder / model_file))  # type: ignore[attr-defined]
-            index["predictors"].append(
+            entries.append(
                 {
                     "op": op,
                     "target": target,

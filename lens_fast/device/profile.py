@@ -62,7 +62,9 @@ def load_profile(folder: str | Path) -> TableDevice:
     except (OSError, ValueError) as exc:
         raise ProfileError(f"{manifest_path} is not valid JSON: {exc}") from exc
     if manifest.get("format") != FORMAT:
-        raise ProfileError(f"{manifest_path}: format {manifest.get('format')!r}, expected {FORMAT!r}")
+        raise ProfileError(
+            f"{manifest_path}: format {manifest.get('format')!r}, expected {FORMAT!r}"
+        )
     table = load_table(folder / manifest.get("table", "table.csv"))
     table.meta = {**manifest.get("meta", {}), **table.meta}
     if table.content_hash != manifest.get("table_sha256"):
@@ -92,5 +94,7 @@ def load_device(spec: str | Path | DeviceModel | None = None) -> DeviceModel:
     if path.is_dir():
         return load_profile(path)
     if not path.exists():
-        raise InputFileError(f"no such profile: {path} (a table file, a profile folder, or 'builtin')")
+        raise InputFileError(
+            f"no such profile: {path} (a table file, a profile folder, or 'builtin')"
+        )
     return TableDevice(load_table(path), cache_dir=cache_root() / "predictors")

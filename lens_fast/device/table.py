@@ -118,13 +118,14 @@ def read_frame(path: str | Path) -> pd.DataFrame:
         raise InputFileError(f"cannot read table {path}: {reason}") from exc
 
 
-def from_frame(raw: pd.DataFrame, meta: dict | None = None, source: str = "<memory>") -> ProfileTable:
+def from_frame(
+    raw: pd.DataFrame, meta: dict | None = None, source: str = "<memory>"
+) -> ProfileTable:
     """Validate and normalise a raw frame into a `ProfileTable`."""
     missing = [c for c in ("op", "in_features", "latency_ms", "power_w") if c not in raw.columns]
     if missing:
         raise ProfileError(
-            f"profile table {source}: missing column {missing[0]!r} "
-            f"(expected {', '.join(COLUMNS)})"
+            f"profile table {source}: missing column {missing[0]!r} (expected {', '.join(COLUMNS)})"
         )
     if len(raw) == 0:
         raise ProfileError(f"profile table {source}: no rows")

@@ -31,8 +31,19 @@ CHUNK = 512  # candidates per parallel work item
 
 
 @nb.njit(**NJIT_OPTIONS)
-def build_options(rec, n_rows, row_lat, row_en, input_bytes, edge_bytes, rtt_ms,
-                  opt_code, opt_size, opt_lat, opt_en):  # fmt: skip
+def build_options(
+    rec,
+    n_rows,
+    row_lat,
+    row_en,
+    input_bytes,
+    edge_bytes,
+    rtt_ms,
+    opt_code,
+    opt_size,
+    opt_lat,
+    opt_en,
+):
     """Deployment options of one walked candidate, sorted by (size, code).
 
     Returns (number of options, edge latency ms, edge energy mJ), the last two being
@@ -117,9 +128,27 @@ def best_over_tu(k, opt_code, opt_size, opt_a, per_byte, keep, out_value, out_co
 
 
 @nb.njit(**PARALLEL_OPTIONS)
-def score(batch, dac21, wire_bytes, input_bytes, edge_bytes, rtt_ms, ms_per_byte, mj_per_byte,
-          row_lat, row_en, f_index, k_index, fc_index,
-          lat_value, lat_code, en_value, en_code, edge_lat, edge_en):  # fmt: skip
+def score(
+    batch,
+    dac21,
+    wire_bytes,
+    input_bytes,
+    edge_bytes,
+    rtt_ms,
+    ms_per_byte,
+    mj_per_byte,
+    row_lat,
+    row_en,
+    f_index,
+    k_index,
+    fc_index,
+    lat_value,
+    lat_code,
+    en_value,
+    en_code,
+    edge_lat,
+    edge_en,
+):
     """Score a validated native `n x 22` batch at T throughputs.
 
     ms_per_byte, mj_per_byte: `T` float64 prices of one transmitted byte.
@@ -139,12 +168,22 @@ def score(batch, dac21, wire_bytes, input_bytes, edge_bytes, rtt_ms, ms_per_byte
         keep = np.empty(MAX_OPTIONS, dtype=np.int64)
         for i in range(chunk * CHUNK, min(n, (chunk + 1) * CHUNK)):
             rows = walk(batch[i], dac21, wire_bytes, f_index, k_index, fc_index, rec)
-            k, total_lat, total_en = build_options(rec, rows, row_lat, row_en, input_bytes,
-                                                   edge_bytes, rtt_ms, opt_code, opt_size,
-                                                   opt_lat, opt_en)  # fmt: skip
+            k, total_lat, total_en = build_options(
+                rec,
+                rows,
+                row_lat,
+                row_en,
+                input_bytes,
+                edge_bytes,
+                rtt_ms,
+                opt_code,
+                opt_size,
+                opt_lat,
+                opt_en,
+            )
             edge_lat[i] = total_lat
             edge_en[i] = total_en
-            best_over_tu(k, opt_code, opt_size, opt_lat, ms_per_byte, keep, lat_value[i],
-                         lat_code[i])  # fmt: skip
-            best_over_tu(k, opt_code, opt_size, opt_en, mj_per_byte, keep, en_value[i],
-                         en_code[i])  # fmt: skip
+            best_over_tu(
+                k, opt_code, opt_size, opt_lat, ms_per_byte, keep, lat_value[i], lat_code[i]
+            )
+            best_over_tu(k, opt_code, opt_size, opt_en, mj_per_byte, keep, en_value[i], en_code[i])

@@ -87,9 +87,10 @@ class NpzSweepWriter:
             partial = self.path.with_name(self.path.name + ".partial")
             with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
                 for name, _ in GRID_ARRAYS:
-                    with open(self.tmp / f"{name}.npy", "rb") as src, zf.open(
-                        f"{name}.npy", "w", force_zip64=True
-                    ) as dst:
+                    with (
+                        open(self.tmp / f"{name}.npy", "rb") as src,
+                        zf.open(f"{name}.npy", "w", force_zip64=True) as dst,
+                    ):
                         shutil.copyfileobj(src, dst, 1 << 22)
                 small = {**self.small, "meta": np.asarray(json.dumps(self.meta))}
                 for name, arr in small.items():

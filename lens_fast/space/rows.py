@@ -27,7 +27,13 @@ from functools import lru_cache
 import numpy as np
 
 from lens_fast.config import LENS_DAC21_SPEEDUP
-from lens_fast.space.catalog import CHANNEL_CHOICES, FC_OUT_CHOICES, NUM_CONV_RES, NUM_FC_IN, universe
+from lens_fast.space.catalog import (
+    CHANNEL_CHOICES,
+    FC_OUT_CHOICES,
+    NUM_CONV_RES,
+    NUM_FC_IN,
+    universe,
+)
 from lens_fast.space.vgg import F_CHOICES, K_CHOICES, L_CHOICES
 
 NF, NK, NC = len(F_CHOICES), len(K_CHOICES), len(CHANNEL_CHOICES)
@@ -61,7 +67,9 @@ def row_config_ids(semantics: str) -> np.ndarray:
     return ids
 
 
-def row_costs(latency_ms: np.ndarray, power_w: np.ndarray, semantics: str) -> tuple[np.ndarray, np.ndarray]:
+def row_costs(
+    latency_ms: np.ndarray, power_w: np.ndarray, semantics: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-row (latency ms, energy mJ), each `NUM_ROWS` float64, from `U` per-config costs.
 
     native: a row's latency is the sum of its configs' latencies, its energy the sum

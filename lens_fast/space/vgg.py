@@ -123,7 +123,7 @@ def as_batch(batch: object, encoding: str = "native") -> np.ndarray:
         if bad.any():
             row, col = np.argwhere(bad)[0]
             raise SpaceError(
-                f"row {row}: field {columns(encoding)[col]} must be an integer, got {arr[row, col]!r}"
+                f"row {row}: field {columns(encoding)[col]} must be an integer, got {arr[row, col].item()!r}"
             )
     elif arr.dtype.kind not in "iub":
         raise SpaceError(f"architecture values must be integers, got dtype {arr.dtype}")
