@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "lens_fast.cli.evaluate:evaluate",
     "profile": "lens_fast.cli.profile:profile",
     "sweep": "lens_fast.cli.evaluate:sweep",
+    "train": "lens_fast.cli.train:train",
 }
 
 
