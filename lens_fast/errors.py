@@ -34,3 +34,7 @@ class RunStoreError(LensError):
 
 class DataError(LensError, ValueError):
     """A dataset path or dataset file is invalid."""
+
+
+class ParetoError(LensError, ValueError):
+    """Objective points, a reference point or thresholds of a Pareto metric are invalid."""

@@ -188,3 +188,49 @@ def evaluate_one(
 
 def rel_close(a: float, b: float, rtol: float = 1e-9) -> bool:
     return math.isclose(a, b, rel_tol=rtol, abs_tol=0.0)
+
+
+# ---------------------------------------------------------------- Pareto sets (search)
+def nondominated_mask(points) -> list[bool]:
+    """Row i is kept unless some row j is <= in every objective and < in one (O(n^2))."""
+    rows = [list(map(float, r)) for r in points]
+    keep = []
+    for a in rows:
+        dominated = False
+        for b in rows:
+            if all(bv <= av for av, bv in zip(a, b, strict=True)) and any(
+                bv < av for av, bv in zip(a, b, strict=True)
+            ):
+                dominated = True
+                break
+        keep.append(not dominated)
+    return keep
+
+
+def hypervolume(points, ref) -> float:
+    """Exact hypervolume (2-D or 3-D, minimised) by counting cells of the coordinate grid.
+
+    The grid lines are the points' coordinates (of points strictly inside `ref`) and
+    `ref`; a cell is dominated when some point is <= its lower corner everywhere.
+    """
+    ref = [float(r) for r in ref]
+    inside = [
+        [float(v) for v in p]
+        for p in points
+        if all(float(v) < r for v, r in zip(p, ref, strict=True))
+    ]
+    k = len(ref)
+    axes = [sorted({p[c] for p in inside} | {ref[c]}) for c in range(k)]
+    total = 0.0
+
+    def walk(c: int, corner: list[float], width: float) -> None:
+        nonlocal total
+        if c == k:
+            if any(all(p[d] <= corner[d] for d in range(k)) for p in inside):
+                total += width
+            return
+        for lo, hi in zip(axes[c][:-1], axes[c][1:], strict=True):
+            walk(c + 1, [*corner, lo], width * (hi - lo))
+
+    walk(0, [], 1.0)
+    return total
