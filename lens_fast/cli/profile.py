@@ -13,7 +13,7 @@ import click
 from lens_fast.cli.common import emit, format_option, info, render, stderr_is_tty
 
 MAPE_COLUMNS = ("op", "target", "rows", "heldout_mape_pct")
-SHOW_COLUMNS = ("op", "configs", "samples", "latency_min_ms", "latency_median_ms",
+SHOW_COLUMNS = ("op", "configs", "latency_min_ms", "latency_median_ms",
                 "latency_max_ms", "power_mean_w", "latency_mape_pct", "power_mape_pct")  # fmt: skip
 
 
@@ -109,8 +109,7 @@ def run(device, ops, configs, budget, out_path, meter, power_w, repeats, warmup,
     check_device(device)
     power_meter = choose_meter(meter, device, power_w)
     desc = power_meter.describe()
-    info(f"profile: power meter {desc['meter']} ({desc['what']})")
-    bar = _Progress()
+    bar = _Progress(f"profile: power meter {desc['meter']} ({desc['what']})")
     try:
         summary = run_profile(out_path, power_meter, device, op_names, configs, budget, warmup,
                               repeats, max_seconds, random_count, seed, bar.start, bar.step)  # fmt: skip
@@ -172,7 +171,7 @@ def show(profile_dir, fmt):
     for op in sorted(set(frame["op"])):
         rows = frame[frame["op"] == op]
         records.append(_clean({
-            "op": op, "configs": len(rows), "samples": int(rows["n_samples"].sum()),
+            "op": op, "configs": len(rows),
             "latency_min_ms": float(rows["latency_ms"].min()),
             "latency_median_ms": float(rows["latency_ms"].median()),
             "latency_max_ms": float(rows["latency_ms"].max()),
@@ -197,7 +196,8 @@ def show(profile_dir, fmt):
 class _Progress:
     """A progress bar on a terminal; a line every 10% of the configs otherwise."""
 
-    def __init__(self) -> None:
+    def __init__(self, header: str) -> None:
+        self.header = header
         self.bar: Any = None
         self.total = 0
         self.done = 0
@@ -205,6 +205,7 @@ class _Progress:
 
     def start(self, total: int, skipped: int) -> None:
         self.total = total
+        info(self.header)
         info(f"profile: {total} configs to measure, {skipped} already in the table")
         if stderr_is_tty() and total:
             make_bar: Any = click.progressbar  # its overloads don't type a length-only bar

@@ -339,7 +339,7 @@ def run_profile(
 
     `on_start(total_to_measure, skipped)` is called once the plan is known;
     `progress(origin, shape, timing)` after each row is written. Stops starting new
-    shapes once `budget_s` seconds have passed.
+    shapes once `budget_s` seconds have passed (at least one is measured per run).
     """
     import torch
 
@@ -365,8 +365,14 @@ def run_profile(
     try:
         with torch.inference_mode():
             for origin, shape in todo:
-                if budget_s is not None and time.monotonic() - t_start >= budget_s:
-                    summary.stopped_by_budget = True
+                if (
+                    summary.measured
+                    and budget_s is not None
+                    and time.monotonic() - t_start >= budget_s
+                ):
+                    summary.stopped_by_budget = (
+                        True  # checked after the first: a run always advances
+                    )
                     break
                 module, x = shape.build(device)
                 timing = time_call(partial(module, x), sync, meter, warmup, repeats,

@@ -1,0 +1,338 @@
+"""Device profiling and predictors: validation on the TX2 data and on this machine.
+
+Three phases (``all`` runs them in order):
+
+* ``tx2``: fit the predictors on the ``random`` rows of
+  ../shared/data/tx2/tx2_layer_profile.csv; held-out MAPE per (op, target) over
+  three seeds of the 80/20 split, the power law alone on the same split as the
+  reference, MAPE on the table's ``vgg_space`` rows; then per-layer latency of
+  Caffe VGG16 and AlexNet predicted and compared with the TX2 measurements of
+  ../shared/data/tx2/tx2_measured_layers.csv (GPU and CPU columns), per layer and in
+  total. -> bench/results/profile_tx2.json
+* ``cpu``: profile this CPU with the CLI (resumable; a finished table is only
+  summarised): ``lens-fast profile run --device cpu --configs both --threads 1
+  --power-w 3.5 --out bench/results/profile_cpu_table.csv``.
+  -> bench/results/profile_cpu.json
+* ``e2e``: ``lens-fast profile fit`` on that table, ``lens-fast evaluate --profile``
+  on 50 random architectures of the space (all-edge latency), and their real
+  end-to-end latency in torch here (`build_model` at 224x224, batch 1, the table's
+  thread count; round-robin over the architectures, a warm-up then timed calls per
+  round, median). Spearman rank correlation and predicted/measured ratios, for the
+  full profile (exact look-ups) and for a profile fitted on the random rows only
+  (every layer predicted). -> bench/results/profile_e2e.json
+
+    .venv/bin/python bench/bench_profile.py {tx2,cpu,e2e,all} [--rounds 2] [--n 50]
+
+The 1-minute load average is recorded with every timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from lens_fast.device import predictors as pred  # noqa: E402
+from lens_fast.device.reference_features import predict_reference  # noqa: E402
+from lens_fast.device.table import OP_FEATURES, from_frame  # noqa: E402
+
+SHARED = (ROOT / ".." / "shared" / "data" / "tx2").resolve()
+RESULTS = ROOT / "bench" / "results"
+CPU_TABLE = RESULTS / "profile_cpu_table.csv"
+LENS = str(ROOT / ".venv" / "bin" / "lens-fast")
+CPU_RUN = ["profile", "run", "--device", "cpu", "--configs", "both", "--threads", "1",
+           "--power-w", "3.5", "--out", str(CPU_TABLE)]  # fmt: skip
+
+
+def machine() -> dict:
+    from lens_fast.device.profiler import _cpu_name
+
+    return {"cpu": _cpu_name(), "cores": os.cpu_count(), "python": platform.python_version(),
+            "load_avg_1m": round(os.getloadavg()[0], 2)}  # fmt: skip
+
+
+def mape(pred_v: np.ndarray, true_v: np.ndarray) -> float:
+    return float(np.mean(np.abs(pred_v - true_v) / true_v) * 100.0)
+
+
+# ------------------------------------------------------------------------------ tx2
+
+
+def powerlaw_holdout(frame: pd.DataFrame, op: str, target: str, seed: int) -> float:
+    """Held-out MAPE of the power law alone, on the split `predictors.fit_op` uses."""
+    rows = frame[frame["op"] == op]
+    x = np.log(np.maximum(rows[list(OP_FEATURES[op])].to_numpy(float), 1.0))
+    y = rows[target].to_numpy(float)
+    order = np.random.default_rng(seed).permutation(len(rows))
+    n_test = max(1, len(rows) // 5)
+    test, train = order[:n_test], order[n_test:]
+    design = np.column_stack([np.ones(len(x)), x])
+    coef, *_ = np.linalg.lstsq(design[train], np.log(y[train]), rcond=None)
+    return mape(np.exp(design[test] @ coef), y[test])
+
+
+def phase_tx2() -> dict:
+    raw = pd.read_csv(SHARED / "tx2_layer_profile.csv")
+    random_t = from_frame(raw[raw["origin"] == "random"], {"device": "tx2 (random rows)"})
+    vgg_t = from_frame(raw[raw["origin"] == "vgg_space"], {"device": "tx2 (vgg_space rows)"})
+    heldout: dict = {}
+    fitted = None
+    fit_s = []
+    for seed in (0, 1, 2):
+        t0 = time.perf_counter()
+        ps = pred.fit(random_t, seed=seed)
+        fit_s.append(time.perf_counter() - t0)
+        fitted = fitted or ps
+        for (op, target), p in ps.predictors.items():
+            heldout.setdefault(f"{op}/{target}", []).append(p.mape_pct)
+    assert fitted is not None
+    ops = sorted(set(random_t.frame["op"]))
+    held_rows = []
+    for op in ops:
+        for target in pred.TARGETS:
+            vals = heldout[f"{op}/{target}"]
+            held_rows.append({
+                "op": op, "target": target,
+                "rows": int((random_t.frame["op"] == op).sum()),
+                "heldout_mape_pct_seed0": vals[0], "heldout_mape_pct_max3": max(vals),
+                "powerlaw_only_mape_pct_seed0": powerlaw_holdout(random_t.frame, op, target, 0),
+            })  # fmt: skip
+    vgg_rows = []
+    vf = vgg_t.frame
+    for op in ops:
+        rows = vf[vf["op"] == op]
+        lat, pw = fitted.predict(op, rows[list(OP_FEATURES[op])].to_numpy(float))
+        vgg_rows.append({"op": op, "rows": len(rows),
+                         "latency_mape_pct": mape(lat, rows["latency_ms"].to_numpy()),
+                         "power_mape_pct": mape(pw, rows["power_w"].to_numpy()),
+                         "latency_max_ape_pct": float(np.max(np.abs(lat / rows["latency_ms"] - 1)) * 100)})  # fmt: skip
+    nets = {}
+    measured = pd.read_csv(SHARED / "tx2_measured_layers.csv")
+    for model in ("vgg", "alexnet"):
+        nets[model] = compare_reference(fitted, model, measured)
+    return {"machine": machine(), "fit_seconds": fit_s, "heldout": held_rows,
+            "vgg_space": vgg_rows, "reference_nets": nets}  # fmt: skip
+
+
+def compare_reference(fitted, model: str, measured: pd.DataFrame) -> dict:
+    out: dict = {}
+    for mapping in ("equivalent", "raw"):
+        frame = predict_reference(fitted, model, mapping)
+        for proc in ("gpu", "cpu"):
+            m = measured[(measured["model"] == model) & (measured["processor"] == proc)]
+            meas = dict(zip(m["layer"], m["latency_ms"], strict=True))
+            frame[f"{proc}_ms"] = frame["layer"].map(meas)
+        cov = frame["op"].notna()
+        res: dict = {"layers": frame.to_dict("records")} if mapping == "equivalent" else {}
+        for proc in ("gpu", "cpu"):
+            p, t = (
+                frame.loc[cov, "pred_latency_ms"].to_numpy(),
+                frame.loc[cov, f"{proc}_ms"].to_numpy(),
+            )
+            res[proc] = {"covered_layers": int(cov.sum()), "pred_total_ms": float(p.sum()),
+                         "measured_total_ms": float(t.sum()),
+                         "total_ratio": float(p.sum() / t.sum()),
+                         "per_layer_mape_pct": mape(p, t),
+                         "per_layer_median_ape_pct": float(np.median(np.abs(p / t - 1)) * 100),
+                         "uncovered_measured_ms": float(frame.loc[~cov, f"{proc}_ms"].sum()),
+                         "uncovered": frame.loc[~cov, "layer"].tolist()}  # fmt: skip
+            res[proc]["by_kind"] = {
+                kind: {"layers": int(sel.sum()),
+                       "pred_total_ms": float(frame.loc[sel, "pred_latency_ms"].sum()),
+                       "measured_total_ms": float(frame.loc[sel, f"{proc}_ms"].sum()),
+                       "per_layer_mape_pct": mape(frame.loc[sel, "pred_latency_ms"].to_numpy(),
+                                                  frame.loc[sel, f"{proc}_ms"].to_numpy())}
+                for kind in ("conv", "relu", "pool", "fc")
+                for sel in [(frame["kind"] == kind).to_numpy()]
+            }  # fmt: skip
+        out[mapping] = res
+    return out
+
+
+def print_tx2(res: dict) -> None:
+    print("TX2 predictors, fitted on the random rows (held-out 20%, 3 seeds)")
+    print(f"{'op':>9} {'target':>10} {'rows':>5} {'MAPE s0':>8} {'max 3':>7} {'power law':>9}")
+    for r in res["heldout"]:
+        print(f"{r['op']:>9} {r['target']:>10} {r['rows']:>5} {r['heldout_mape_pct_seed0']:>7.2f}% "
+              f"{r['heldout_mape_pct_max3']:>6.2f}% {r['powerlaw_only_mape_pct_seed0']:>8.2f}%")  # fmt: skip
+    print("on the vgg_space rows:")
+    for r in res["vgg_space"]:
+        print(f"{r['op']:>9} rows {r['rows']:>4}  latency {r['latency_mape_pct']:.2f}%  "
+              f"power {r['power_mape_pct']:.2f}%  (max latency error {r['latency_max_ape_pct']:.1f}%)")  # fmt: skip
+    for model, by_map in res["reference_nets"].items():
+        for mapping, r in by_map.items():
+            for proc in ("gpu", "cpu"):
+                c = r[proc]
+                print(f"{model:>7} {mapping:>10} vs TX2 {proc}: predicted {c['pred_total_ms']:.1f} ms, "
+                      f"measured {c['measured_total_ms']:.1f} ms (ratio {c['total_ratio']:.2f}), "
+                      f"per-layer MAPE {c['per_layer_mape_pct']:.0f}% (median {c['per_layer_median_ape_pct']:.0f}%)")  # fmt: skip
+                if mapping == "equivalent":
+                    print("        " + ", ".join(
+                        f"{k} {v['pred_total_ms']:.1f}/{v['measured_total_ms']:.1f} ms "
+                        f"(MAPE {v['per_layer_mape_pct']:.0f}%)" for k, v in c["by_kind"].items()))  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ cpu
+
+
+def phase_cpu() -> dict:
+    load0 = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    subprocess.run([LENS, *CPU_RUN], check=True)
+    wall = time.perf_counter() - t0
+    table = pd.read_csv(CPU_TABLE)
+    meta = json.loads(CPU_TABLE.with_name(CPU_TABLE.stem + ".meta.json").read_text())
+    runs = meta.get("runs", [])
+    keys = table.groupby(["op", "in_features", "out_features", "k2f"], dropna=False).ngroups
+    by_op = table.groupby(["origin", "op"]).size()
+    return {
+        "machine": machine(), "command": "lens-fast " + " ".join(CPU_RUN),
+        "device": meta["device"], "torch": meta["torch"], "meter": meta["meter"],
+        "rows": len(table), "distinct_configs": int(keys),
+        "rows_by_origin_op": {f"{o}/{op}": int(n) for (o, op), n in by_op.items()},
+        "measuring_seconds_all_runs": round(sum(r.get("elapsed_s", 0.0) for r in runs), 1),
+        "runs": runs, "this_call_wall_s": round(wall, 1), "load_at_call": load0,
+        "row_load1": {"min": float(table["load1"].min()), "median": float(table["load1"].median()),
+                      "max": float(table["load1"].max())},
+        "median_iqr_over_latency": float((table["latency_iqr_ms"] / table["latency_ms"]).median()),
+    }  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ e2e
+
+
+def cli(*args: str) -> str:
+    done = subprocess.run([LENS, *args], check=True, capture_output=True, text=True)
+    return done.stdout
+
+
+def predicted_edge_ms(profile_dir: Path, arch_file: Path) -> np.ndarray:
+    out = cli("evaluate", "--arch-file", str(arch_file), "--tu", "10", "--profile",
+              str(profile_dir), "--format", "json")  # fmt: skip
+    records = sorted(json.loads(out), key=lambda r: r["index"])
+    return np.asarray([r["edge_latency_ms"] for r in records])
+
+
+def measure_e2e(batch: np.ndarray, threads: int, rounds: int, timed: int, seed: int) -> dict:
+    """Real end-to-end latency of each architecture, round-robin, median of all timed calls."""
+    import torch
+
+    from lens_fast.accuracy.models import build_model
+    from lens_fast.device.profiler import time_call
+    from lens_fast.space.vgg import decode
+
+    torch.set_num_threads(threads)
+    n = batch.shape[0]
+    samples: list[list[float]] = [[] for _ in range(n)]
+    loads = []
+    x = torch.rand(1, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    rng = np.random.default_rng(seed)
+    for r in range(rounds):
+        for i in rng.permutation(n):
+            model = build_model(decode(batch[i]), input_side=224).eval()
+            with torch.inference_mode():
+                t = time_call(lambda m=model: m(x), warmup=1, repeats=timed, min_repeats=timed,
+                              max_seconds=0.0, warmup_seconds=0.0)  # fmt: skip
+            samples[i].append(t.latency_ms)  # the median of this round's `timed` calls
+            loads.append(os.getloadavg()[0])
+            del model
+        print(f"e2e round {r + 1}/{rounds} done, load {os.getloadavg()[0]:.2f}", flush=True)
+    return {"median_ms": [float(np.median(s)) for s in samples], "rounds_ms": samples,
+            "load1": {"min": min(loads), "median": float(np.median(loads)), "max": max(loads)}}  # fmt: skip
+
+
+def phase_e2e(n: int, rounds: int, timed: int, seed: int) -> dict:
+    from scipy.stats import spearmanr
+
+    from lens_fast.space.io import write_architectures
+    from lens_fast.space.vgg import sample
+
+    meta = json.loads(CPU_TABLE.with_name(CPU_TABLE.stem + ".meta.json").read_text())
+    table = pd.read_csv(CPU_TABLE)
+    batch = sample(n, seed)
+    res: dict = {"machine": machine(), "n": n, "seed": seed, "rounds": rounds,
+                 "timed_calls_per_round": timed, "threads": meta["threads"],
+                 "device": meta["device"]}  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp_s:
+        tmp = Path(tmp_s)
+        arch_file = write_architectures(tmp / "archs.csv", batch)
+        variants = {"full": CPU_TABLE}
+        rnd = tmp / "random_only.csv"
+        table[table["origin"] == "random"].to_csv(rnd, index=False)
+        rnd.with_name("random_only.meta.json").write_text(
+            json.dumps({**meta, "device": meta["device"] + " (random rows)"})
+        )
+        variants["random_only"] = rnd
+        preds = {}
+        for name, path in variants.items():
+            t0 = time.perf_counter()
+            mape_out = cli(
+                "profile", "fit", str(path), "--out", str(tmp / name), "--format", "json"
+            )
+            fit_s = time.perf_counter() - t0
+            preds[name] = predicted_edge_ms(tmp / name, arch_file)
+            res[f"fit_{name}"] = {"seconds": round(fit_s, 1), "heldout_mape": json.loads(mape_out)}
+    t0 = time.perf_counter()
+    real = measure_e2e(batch, int(meta["threads"]), rounds, timed, seed)
+    res["measure_seconds"] = round(time.perf_counter() - t0, 1)
+    meas = np.asarray(real["median_ms"])
+    res["measured"] = real
+    for name, p in preds.items():
+        rho = spearmanr(p, meas).statistic
+        ratio = p / meas
+        res[name] = {"predicted_ms": p.tolist(), "spearman": float(rho),
+                     "total_ratio": float(p.sum() / meas.sum()),
+                     "ratio_median": float(np.median(ratio)), "ratio_min": float(ratio.min()),
+                     "ratio_max": float(ratio.max())}  # fmt: skip
+    return res
+
+
+def print_e2e(res: dict) -> None:
+    m = res["measured"]
+    print(f"end-to-end, {res['n']} architectures, {res['device']}, load {m['load1']}")
+    print(
+        f"measured total {sum(m['median_ms']):.0f} ms (median arch {np.median(m['median_ms']):.1f} ms)"
+    )
+    for name in ("full", "random_only"):
+        r = res[name]
+        print(f"{name:>12}: Spearman {r['spearman']:.4f}, predicted/measured total {r['total_ratio']:.3f}, "
+              f"per arch median {r['ratio_median']:.3f} ({r['ratio_min']:.3f}..{r['ratio_max']:.3f})")  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("phase", choices=["tx2", "cpu", "e2e", "all"])
+    ap.add_argument("--n", type=int, default=50)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--timed", type=int, default=2, help="Timed calls per architecture and round.")
+    args = ap.parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    if args.phase in ("tx2", "all"):
+        res = phase_tx2()
+        (RESULTS / "profile_tx2.json").write_text(json.dumps(res, indent=1))
+        print_tx2(res)
+    if args.phase in ("cpu", "all"):
+        res = phase_cpu()
+        (RESULTS / "profile_cpu.json").write_text(json.dumps(res, indent=1))
+        print(json.dumps({k: v for k, v in res.items() if k != "runs"}, indent=1))
+    if args.phase in ("e2e", "all"):
+        res = phase_e2e(args.n, args.rounds, args.timed, args.seed)
+        (RESULTS / "profile_e2e.json").write_text(json.dumps(res, indent=1))
+        print_e2e(res)
+
+
+if __name__ == "__main__":
+    main()
