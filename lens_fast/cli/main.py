@@ -16,8 +16,10 @@ from lens_fast.errors import LensError
 
 # name -> "module:attribute"; modules are imported only when the command runs.
 COMMANDS: dict[str, str] = {
+    "compare": "lens_fast.cli.search_tools:compare",
     "evaluate": "lens_fast.cli.evaluate:evaluate",
     "profile": "lens_fast.cli.profile:profile",
+    "report": "lens_fast.cli.search_tools:report",
     "sweep": "lens_fast.cli.evaluate:sweep",
     "train": "lens_fast.cli.train:train",
 }
