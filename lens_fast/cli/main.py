@@ -21,6 +21,10 @@ COMMANDS: dict[str, str] = {
     "profile": "lens_fast.cli.profile:profile",
     "report": "lens_fast.cli.search_tools:report",
     "sweep": "lens_fast.cli.evaluate:sweep",
+    "thresholds": "lens_fast.cli.runtime:thresholds",
+    "regions": "lens_fast.cli.runtime:regions",
+    "simulate": "lens_fast.cli.runtime:simulate",
+    "analyze": "lens_fast.cli.runtime:analyze",
     "train": "lens_fast.cli.train:train",
 }
 
