@@ -204,7 +204,7 @@ def plot_hypervolume(
     ax.set_ylabel("hypervolume (error fraction × ms × mJ)")
     ax.set_title(
         "Hypervolume per evaluation: (error, latency, energy) at the best split\n"
-        f"reference: error {ref[0]:.4g}, {ref[1]:.4g} ms, {ref[2]:.4g} mJ; {source}",
+        f"reference: error {ref[0]:.4g}, {ref[1]:.4g} ms, {ref[2]:.4g} mJ\n({source})",
         fontsize=10,
     )
     ax.set_ylim(bottom=0)

@@ -180,7 +180,9 @@ class FrontComparison:
         }
 
 
-def run_front(points: object, partitioned: object | None = None, name: str = "points") -> np.ndarray:
+def run_front(
+    points: object, partitioned: object | None = None, name: str = "points"
+) -> np.ndarray:
     """Front of one result set: `pareto_front(points)`, or `paper_front` with `partitioned`."""
     pts = _as_points(points, name, 2)
     if pts.shape[0] == 0:

@@ -35,7 +35,9 @@ def test_mask_equals_naive_on_random_and_tied_sets(rng, k):
 
 
 def test_mask_duplicates_are_mutually_nondominated_and_inf_behaves():
-    pts = np.array([[1.0, 2.0], [1.0, 2.0], [2.0, 2.0], [np.inf, 0.0], [np.inf, 0.0], [0.5, np.inf]])
+    pts = np.array(
+        [[1.0, 2.0], [1.0, 2.0], [2.0, 2.0], [np.inf, 0.0], [np.inf, 0.0], [0.5, np.inf]]
+    )
     assert pareto_mask(pts).tolist() == [True, True, False, True, True, True]
     assert pareto_mask(pts).tolist() == naive.nondominated_mask(pts)
 
