@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import sys
 import time
 from typing import Any
@@ -90,11 +91,14 @@ def profile() -> None:
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random configs.")
 @click.option("--threads", type=int, default=None, help="torch CPU threads [default: torch's].")
+@click.option("--retries", type=int, default=3, show_default=True,
+              help="CPU: measure a config again (after a pause) when other processes took its "
+                   "CPU time; the least disturbed attempt is kept.")  # fmt: skip
 def run(device, ops, configs, budget, out_path, meter, power_w, repeats, warmup, max_seconds,
-        random_count, seed, threads):  # fmt: skip
+        random_count, seed, threads, retries):  # fmt: skip
     """Measure each layer config in torch at batch 1 and append it to a profile table."""
     from lens_fast.device.meters import choose_meter
-    from lens_fast.device.profiler import check_device, parse_ops, run_profile
+    from lens_fast.device.profiler import MIN_CPU_SHARE, check_device, parse_ops, run_profile
     from lens_fast.errors import ProfileError
 
     op_names = parse_ops(ops)
@@ -110,14 +114,20 @@ def run(device, ops, configs, budget, out_path, meter, power_w, repeats, warmup,
     power_meter = choose_meter(meter, device, power_w)
     desc = power_meter.describe()
     bar = _Progress(f"profile: power meter {desc['meter']} ({desc['what']})")
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` ends it like Ctrl-C
     try:
         summary = run_profile(out_path, power_meter, device, op_names, configs, budget, warmup,
-                              repeats, max_seconds, random_count, seed, bar.start, bar.step)  # fmt: skip
+                              repeats, max_seconds, random_count, seed, retries, bar.start,
+                              bar.step)  # fmt: skip
     finally:
+        signal.signal(signal.SIGTERM, previous)
         bar.finish()
         power_meter.close()
     loads = summary.loads
     load_text = f"; load average {min(loads):.2f}..{max(loads):.2f}" if loads else ""
+    if summary.disturbed:
+        load_text += (f"; {summary.disturbed} rows kept a CPU share < {MIN_CPU_SHARE} "
+                      "(a busy machine: see the cpu_share column)")  # fmt: skip
     left = ""
     if summary.remaining:
         why = "budget reached" if summary.stopped_by_budget else "stopped"
@@ -226,6 +236,10 @@ class _Progress:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
             self.bar = None
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _same(text: str | None) -> str | None:

@@ -9,8 +9,10 @@ budget-limited run continues where it stopped.
 
 The table is a profile table (DESIGN.md schema, `lens_fast.device.table`) with extra
 columns: ``origin`` (space or random), ``shape`` (the resume key), ``repeats``,
-``latency_iqr_ms``, ``window_s`` (the metered window) and ``load1`` (the 1-minute
-load average when the row was measured, to judge contention). Its sidecar
+``latency_iqr_ms``, ``window_s`` (the metered window), ``cpu_share`` (CPU time the
+process got over the window per thread, CPU only: below 0.9 other processes
+disturbed the timing, and the shape was measured again) and ``load1`` (the 1-minute
+load average when the row was written). Its sidecar
 ``<table>.meta.json`` records the device, torch, thread count, the power meter and
 every run; appending from another device or with another meter is refused.
 """
@@ -40,21 +42,28 @@ from lens_fast.errors import InputFileError, ProfileError
 RUN_FORMAT = "lens-fast-profile-run"
 RUN_COLUMNS: tuple[str, ...] = (
     "op", "in_features", "out_features", "k2f", "latency_ms", "power_w",
-    "origin", "shape", "repeats", "latency_iqr_ms", "window_s", "load1",
+    "origin", "shape", "repeats", "latency_iqr_ms", "window_s", "cpu_share", "load1",
 )  # fmt: skip
+MIN_CPU_SHARE = 0.9  # below: the run was disturbed by other processes; measure again
 CONFIG_SETS: tuple[str, ...] = ("space", "random", "both")
 DEVICES: tuple[str, ...] = ("cpu", "cuda")
 
 
 @dataclass(frozen=True)
 class Timing:
-    """Result of `time_call`: median latency (ms), spread, repeats, mean power (W)."""
+    """Result of `time_call`: median latency (ms), spread, repeats, mean power (W).
+
+    `cpu_share`: CPU time the process got over the timed window divided by
+    (window x threads); near 1 when the threads ran undisturbed, lower when other
+    processes took their cores (NaN when not computed, e.g. on CUDA).
+    """
 
     latency_ms: float
     iqr_ms: float
     repeats: int
     power_w: float
     window_s: float
+    cpu_share: float = math.nan
 
 
 def time_call(
@@ -66,6 +75,7 @@ def time_call(
     min_repeats: int = 3,
     max_seconds: float = 1.0,
     warmup_seconds: float = 0.5,
+    cpu_threads: int | None = None,
 ) -> Timing:
     """Time `fn` (a layer or model call) and meter its power.
 
@@ -74,7 +84,8 @@ def time_call(
     (CUDA synchronisation); at least `min_repeats`, then up to `repeats` while under
     `max_seconds`, and on until the meter's `min_window_s` is covered. The latency is
     the median of the repeats, the power the meter's mean over all of them
-    (NaN without a meter).
+    (NaN without a meter). With `cpu_threads` (the threads `fn` computes on), the
+    process CPU time over the window gives `Timing.cpu_share`.
     """
     sync = sync or (lambda: None)
     t_begin = time.perf_counter()
@@ -87,6 +98,7 @@ def time_call(
     need_window = meter.min_window_s if meter is not None else 0.0
     if meter is not None:
         meter.start()
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     while True:
         ts = time.perf_counter()
@@ -99,10 +111,13 @@ def time_call(
         if (len(times) >= repeats or spent >= max_seconds) and spent >= need_window:
             break
     window = time.perf_counter() - t0
+    cpu_s = time.process_time() - cpu0
     power = meter.stop() if meter is not None else math.nan
+    share = cpu_s / (window * cpu_threads) if cpu_threads and window > 0 else math.nan
     ms = np.asarray(times) * 1e3
     q1, q3 = np.percentile(ms, [25, 75])
-    return Timing(float(statistics.median(ms.tolist())), float(q3 - q1), len(times), power, window)
+    median = float(statistics.median(ms.tolist()))
+    return Timing(median, float(q3 - q1), len(times), power, window, share)
 
 
 def torch_sync(device: str) -> Callable[[], None]:
@@ -277,7 +292,8 @@ class RunTable:
         op, fin, fout, k2f = shape.key
         row = [op, fin, fout if op in ("pool", "fc") else "", k2f if op == "conv" else "",
                f"{timing.latency_ms:.6g}", f"{timing.power_w:.6g}", origin, shape.name,
-               timing.repeats, f"{timing.iqr_ms:.4g}", f"{timing.window_s:.4g}", f"{load1:.2f}"]  # fmt: skip
+               timing.repeats, f"{timing.iqr_ms:.4g}", f"{timing.window_s:.4g}",
+               "" if math.isnan(timing.cpu_share) else f"{timing.cpu_share:.3f}", f"{load1:.2f}"]  # fmt: skip
 
         def write(f):
             f.write(",".join(str(v) for v in row) + "\n")
@@ -292,6 +308,34 @@ class RunTable:
             self.meta_file.write_text(json.dumps(self.meta, indent=2, sort_keys=True))
         except OSError as exc:
             raise InputFileError(f"cannot write {self.meta_file}: {exc.strerror or exc}") from exc
+
+
+def time_undisturbed(
+    fn: Callable[[], object],
+    sync: Callable[[], None] | None,
+    meter: PowerMeter | None,
+    warmup: int,
+    repeats: int,
+    max_seconds: float,
+    threads: int | None,
+    retries: int,
+) -> Timing:
+    """`time_call`, again after a pause of 1, 2, 4, ... s while its CPU share is below
+    `MIN_CPU_SHARE` (at most `retries` times); the attempt with the highest share.
+
+    `threads` None (CUDA) means one attempt: the share is not computed there.
+    """
+    best = time_call(fn, sync, meter, warmup, repeats, min(3, repeats), max_seconds,
+                     cpu_threads=threads)  # fmt: skip
+    for attempt in range(retries):
+        if threads is None or best.cpu_share >= MIN_CPU_SHARE:
+            break
+        time.sleep(2.0**attempt)
+        again = time_call(fn, sync, meter, warmup, repeats, min(3, repeats), max_seconds,
+                          cpu_threads=threads)  # fmt: skip
+        if again.cpu_share > best.cpu_share:
+            best = again
+    return best
 
 
 def _meter_text(meter: dict) -> str:
@@ -314,6 +358,7 @@ class RunSummary:
     elapsed_s: float = 0.0
     stopped_by_budget: bool = False
     loads: list[float] = field(default_factory=list)
+    disturbed: int = 0  # rows written with a CPU share below MIN_CPU_SHARE
 
     @property
     def remaining(self) -> int:
@@ -332,6 +377,7 @@ def run_profile(
     max_seconds: float = 1.0,
     random_per_op: int = 100,
     seed: int = 0,
+    retries: int = 3,
     on_start: Callable[[int, int], None] | None = None,
     progress: Callable[[str, LayerShape, Timing], None] | None = None,
 ) -> RunSummary:
@@ -340,16 +386,21 @@ def run_profile(
     `on_start(total_to_measure, skipped)` is called once the plan is known;
     `progress(origin, shape, timing)` after each row is written. Stops starting new
     shapes once `budget_s` seconds have passed (at least one is measured per run).
+
+    On the CPU, a shape whose timed window got less than `MIN_CPU_SHARE` of its
+    threads' CPU time (other processes were running) is measured again, up to
+    `retries` times after pauses of 1, 2, 4, ... s; the attempt with the highest
+    share is written, with its ``cpu_share``, so disturbed rows stay visible.
     """
     import torch
 
     check_device(device)
     if budget_s is not None and not budget_s > 0:
         raise ProfileError(f"--budget must be > 0 seconds, got {budget_s:g}")
-    if warmup < 0 or repeats < 1 or max_seconds <= 0:
+    if warmup < 0 or repeats < 1 or max_seconds <= 0 or retries < 0:
         raise ProfileError(
-            f"need --warmup >= 0, --repeats >= 1 and a time per config > 0, "
-            f"got {warmup}, {repeats}, {max_seconds:g}"
+            f"need --warmup >= 0, --repeats >= 1, a time per config > 0 and --retries >= 0, "
+            f"got {warmup}, {repeats}, {max_seconds:g}, {retries}"
         )
     plan = planned_shapes(ops, configs, random_per_op, seed)
     table = RunTable(out, device_identity(device), meter.describe())
@@ -361,6 +412,7 @@ def run_profile(
     if on_start is not None:
         on_start(len(todo), summary.skipped)
     sync = torch_sync(device)
+    threads = torch.get_num_threads() if device == "cpu" else None
     t_start = time.monotonic()
     try:
         with torch.inference_mode():
@@ -375,12 +427,13 @@ def run_profile(
                     )
                     break
                 module, x = shape.build(device)
-                timing = time_call(partial(module, x), sync, meter, warmup, repeats,
-                                   min(3, repeats), max_seconds)  # fmt: skip
+                timing = time_undisturbed(partial(module, x), sync, meter, warmup, repeats,
+                                          max_seconds, threads, retries)  # fmt: skip
                 load1 = os.getloadavg()[0]
                 table.append(origin, shape, timing, load1)
                 summary.measured += 1
                 summary.loads.append(load1)
+                summary.disturbed += int(timing.cpu_share < MIN_CPU_SHARE)
                 del module, x
                 if progress is not None:
                     progress(origin, shape, timing)
@@ -389,6 +442,7 @@ def run_profile(
         run_record.update(finished=_now(), measured=summary.measured, skipped=summary.skipped,
                           elapsed_s=round(summary.elapsed_s, 3),
                           stopped_by_budget=summary.stopped_by_budget,
+                          disturbed_rows=summary.disturbed,
                           load1_end=os.getloadavg()[0])  # fmt: skip
         table.meta.setdefault("runs", []).append(run_record)
         table.save_meta()

@@ -40,7 +40,7 @@ def one_line_error(result, pattern: str) -> None:
 
 
 SMOKE = ("profile", "run", "--device", "cpu", "--ops", "pool,relu", "--configs", "space",
-         "--threads", "1", "--repeats", "5", "--warmup", "1", "--power-w", "4")  # fmt: skip
+         "--threads", "1", "--repeats", "5", "--warmup", "1", "--power-w", "4", "--retries", "0")  # fmt: skip
 
 
 def test_profiler_smoke_run_resume_fit_show(tmp_path, run_cli):
@@ -54,6 +54,7 @@ def test_profiler_smoke_run_resume_fit_show(tmp_path, run_cli):
     assert len(raw) == 67 and set(raw["origin"]) == {"space"}
     assert (raw["power_w"] == 4.0).all() and (raw["latency_ms"] > 0).all()
     assert (raw["repeats"] >= 3).all() and raw["load1"].notna().all()
+    assert raw["cpu_share"].between(0.0, 1.5).all()  # CPU seconds per wall second per thread
     meta = json.loads((tmp_path / "cpu.meta.json").read_text())
     assert meta["device_kind"] == "cpu" and meta["threads"] == 1
     assert meta["meter"] == {

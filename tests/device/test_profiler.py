@@ -115,7 +115,7 @@ def test_parse_ops_and_plan_errors():
 def test_run_appends_resumes_and_repairs_a_cut_row(tmp_path, one_thread):
     out = tmp_path / "t.csv"
     meter = ConstantMeter(5.0)
-    s1 = run_profile(out, meter, ops=("pool",), configs="space", warmup=1, repeats=3)
+    s1 = run_profile(out, meter, ops=("pool",), configs="space", warmup=1, repeats=3, retries=0)
     assert (s1.planned, s1.skipped, s1.measured) == (30, 0, 30)
     lines = out.read_text().splitlines()
     assert lines[0] == ",".join(RUN_COLUMNS) and len(lines) == 31
@@ -128,12 +128,12 @@ def test_run_appends_resumes_and_repairs_a_cut_row(tmp_path, one_thread):
         np.argsort(np.argsort(f["in_features"])), np.argsort(np.argsort(f["latency_ms"]))
     )[0, 1]
     assert rho > 0.8
-    s2 = run_profile(out, meter, ops=("pool",), configs="space", warmup=1, repeats=3)
+    s2 = run_profile(out, meter, ops=("pool",), configs="space", warmup=1, repeats=3, retries=0)
     assert (s2.skipped, s2.measured) == (30, 0)
     # a run killed while writing its last row: the cut row is dropped and measured again
     text = out.read_text()
     out.write_text(text[: len(text) - 12])
-    s3 = run_profile(out, meter, ops=("pool",), configs="space", warmup=1, repeats=3)
+    s3 = run_profile(out, meter, ops=("pool",), configs="space", warmup=1, repeats=3, retries=0)
     assert (s3.skipped, s3.measured) == (29, 1)
     assert len(out.read_text().splitlines()) == 31
     assert len(load_table(out)) == 22
@@ -142,9 +142,11 @@ def test_run_appends_resumes_and_repairs_a_cut_row(tmp_path, one_thread):
 def test_budget_stops_and_a_rerun_continues(tmp_path, one_thread):
     out = tmp_path / "b.csv"
     meter = ConstantMeter(5.0)
-    s1 = run_profile(out, meter, ops=("relu",), configs="space", budget_s=1e-6, warmup=1, repeats=3)
+    s1 = run_profile(
+        out, meter, ops=("relu",), configs="space", budget_s=1e-6, warmup=1, repeats=3, retries=0
+    )
     assert s1.stopped_by_budget and s1.measured == 1 and s1.remaining == 36
-    s2 = run_profile(out, meter, ops=("relu",), configs="space", warmup=1, repeats=3)
+    s2 = run_profile(out, meter, ops=("relu",), configs="space", warmup=1, repeats=3, retries=0)
     assert (s2.skipped, s2.measured, s2.remaining) == (1, 36, 0)
     with pytest.raises(ProfileError, match="--budget must be > 0 seconds, got -1"):
         run_profile(out, meter, ops=("relu",), budget_s=-1.0)
@@ -156,3 +158,15 @@ def test_unreadable_meter_stops_the_run_without_writing_zeros(tmp_path, one_thre
     with pytest.raises(MeterError, match="expected a finite power > 0"):
         run_profile(out, RaplMeter.discover(root), ops=("relu",), warmup=1, repeats=3)
     assert out.read_text().splitlines() == [",".join(RUN_COLUMNS)]  # header only
+
+
+def test_a_disturbed_measurement_is_retried_after_a_pause():
+    """A call that sleeps gets no CPU time: share ~0, so it is measured again."""
+    from lens_fast.device.profiler import MIN_CPU_SHARE, time_undisturbed
+
+    t0 = time.perf_counter()
+    t = time_undisturbed(lambda: time.sleep(0.002), None, None, 0, 3, 1.0, 1, 1)
+    assert time.perf_counter() - t0 >= 1.0  # one pause of 1 s, then the second attempt
+    assert t.cpu_share < 0.5 < MIN_CPU_SHARE
+    busy = time_call(lambda: sum(range(20000)), repeats=5, cpu_threads=1)
+    assert 0.0 < busy.cpu_share <= 1.2
