@@ -234,3 +234,79 @@ def hypervolume(points, ref) -> float:
 
     walk(0, [], 1.0)
     return total
+
+
+# ------------------------------------------------------------------ runtime analysis
+
+
+def crossing_tu(o1, o2, metric: str, alpha: float, beta: float) -> float | None:
+    """The tu > 0 where two options (name, bytes, A_latency, A_energy) cost the same.
+
+    latency: A1 + s1*8/(1000 tu) = A2 + s2*8/(1000 tu);
+    energy: A1 + s1*8/(1000 tu)*(alpha tu + beta)/1000 = the same for option 2.
+    """
+    (_, s1, l1, e1), (_, s2, l2, e2) = o1, o2
+    if s1 == s2:
+        return None
+    if metric == "latency":
+        tu = 8.0 * (s1 - s2) / (1000.0 * (l2 - l1)) if l2 != l1 else math.inf
+    else:
+        # (e1 - e2) = (s2 - s1) * 8e-6 * (alpha + beta / tu)
+        k = (e1 - e2) / ((s2 - s1) * 8e-6) - alpha
+        tu = beta / k if k != 0 else math.inf
+    return tu if 0 < tu < math.inf else None
+
+
+def envelope(opts, metric: str, alpha: float, beta: float) -> list[tuple[str, float, float]]:
+    """(option, tu_min, tu_max) over (0, inf) by brute force.
+
+    Every pairwise crossing is a candidate breakpoint; the winner of each gap between
+    candidates is `best` at a point inside it; neighbouring gaps with one winner merge.
+    """
+    index = 0 if metric == "latency" else 1
+    cuts = sorted(
+        {
+            tu
+            for i in range(len(opts))
+            for j in range(i + 1, len(opts))
+            if (tu := crossing_tu(opts[i], opts[j], metric, alpha, beta)) is not None
+        }
+    )
+    bounds = [0.0, *cuts, math.inf]
+    out: list[list] = []
+    for lo, hi in itertools.pairwise(bounds):
+        if lo == 0.0:
+            probe = hi / 2.0 if hi < math.inf else 1.0
+        elif hi == math.inf:
+            probe = lo * 2.0
+        else:
+            probe = math.sqrt(lo * hi)
+        name = best(opts, index, prices(probe, alpha, beta)[index])[1]
+        if out and out[-1][0] == name:
+            out[-1][2] = hi
+        else:
+            out.append([name, lo, hi])
+    return [(name, lo, hi) for name, lo, hi in out]
+
+
+def option_cost(opt, metric: str, tu: float, alpha: float, beta: float) -> float:
+    """Cost of one option (name, bytes, A_latency, A_energy) at tu: A + bytes * price."""
+    ms, mj = prices(tu, alpha, beta)
+    return opt[2] + opt[1] * ms if metric == "latency" else opt[3] + opt[1] * mj
+
+
+def simulate(opts, trace, metric: str, alpha: float, beta: float, tracker: str) -> dict:
+    """Totals over a trace: each fixed option, and a tracker that picks `best` at the
+    sample's tu ('current') or at the previous sample's ('previous'; the first sample
+    uses its own)."""
+    index = 0 if metric == "latency" else 1
+    fixed = {o[0]: 0.0 for o in opts}
+    dynamic = 0.0
+    for t, tu in enumerate(trace):
+        for o in opts:
+            fixed[o[0]] += option_cost(o, metric, tu, alpha, beta)
+        seen = tu if tracker == "current" or t == 0 else trace[t - 1]
+        name = best(opts, index, prices(seen, alpha, beta)[index])[1]
+        chosen = next(o for o in opts if o[0] == name)
+        dynamic += option_cost(chosen, metric, tu, alpha, beta)
+    return {"fixed": fixed, "dynamic": dynamic}

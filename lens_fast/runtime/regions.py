@@ -64,7 +64,7 @@ def read_countries(path: str | Path) -> Countries:
     bad = ~(np.isfinite(tu) & (tu > 0))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        got = "a missing value" if pd.isna(raw.iloc[i]) else repr(raw.iloc[i])
+        got = "a missing value" if pd.isna(raw.iloc[i]) else str(raw.iloc[i])
         raise NetworkError(
             f"tu must be > 0 Mbit/s, got {got} (row {i + 1} of {path.name}, "
             f"country {frame['country'].iloc[i]!r})"

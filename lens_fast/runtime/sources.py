@@ -310,7 +310,7 @@ def _positive_column(frame, col: str, sel: np.ndarray, path: Path, allow_zero: b
     if not ok.all():
         j = int(np.flatnonzero(~ok)[0])
         expected = ">= 0" if allow_zero else "> 0 (every layer needs its output size)"
-        got = "a missing value" if pd.isna(raw.iloc[j]) else repr(raw.iloc[j])
+        got = "a missing value" if pd.isna(raw.iloc[j]) else str(raw.iloc[j])
         raise InputFileError(
             f"{path}: {col} must be a number {expected}, got {got} "
             f"(line {int(sel[j]) + 2}, layer {frame['layer'].iloc[sel[j]]!r})"
