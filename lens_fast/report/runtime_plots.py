@@ -63,19 +63,19 @@ def _save(fig, path: str | Path) -> Path:
     return path
 
 
-def _legend_with_thresholds(ax, env, loc: str = "best") -> None:
+def _legend_with_thresholds(ax, env, loc: str = "best", outside: bool = False) -> None:
     """The axes' legend followed by the envelope's switches ('a -> b: x Mbit/s')."""
     from matplotlib.lines import Line2D
 
     handles, labels = ax.get_legend_handles_labels()
     blank = Line2D([], [], linestyle="", marker="")
-    if env.breakpoints.size:
-        handles.append(blank)
-        labels.append("thresholds:")
+    handles.append(blank)
+    labels.append("thresholds:" if env.breakpoints.size else f"{env.names[0]} wins at every tu")
     for a, b, t in zip(env.names[:-1], env.names[1:], env.breakpoints, strict=True):
         handles.append(blank)
         labels.append(f"{a} \u2192 {b} at {t:.4g} Mbit/s")
-    ax.legend(handles, labels, fontsize=8, loc=loc)
+    anchor = {"bbox_to_anchor": (1.01, 1.0)} if outside else {}
+    ax.legend(handles, labels, fontsize=8, loc=loc, **anchor)
 
 
 def _plain_log_ticks(axis) -> None:
@@ -162,21 +162,24 @@ def plot_analysis(profile, opts, envs, path: str | Path) -> Path:
         for k, j in enumerate(others):
             ax.plot(tu, costs[j], color="#d9d9d9", linewidth=0.8,
                     label=f"other viable options ({len(others)})" if k == 0 else None)  # fmt: skip
+        best = costs.min(axis=0)
+        top = 1.5 * best.max()
         for name in sorted(shown, key=lambda nm: opts.code[opts.index(nm)]):
             j = opts.index(name)
             tag_win = " (wins somewhere)" if name in env.names else ""
+            if costs[j].min() > top:
+                tag_win = f" (above the plot: >= {costs[j].min():.4g} {UNITS[metric]})"
             ax.plot(tu, costs[j], color=colors.setdefault(name, "#000000"), linewidth=1.6,
                     label=f"{name}{tag_win}")  # fmt: skip
-        best = costs.min(axis=0)
         ax.plot(tu, best, color="k", linestyle=":", linewidth=2.2, label="best (envelope)")
         for b in env.breakpoints:
             ax.axvline(b, color="k", linewidth=0.8, alpha=0.6, linestyle="--")
         ax.set_xscale("log")
-        ax.set_ylim(0.9 * best.min(), 1.5 * best.max())
+        ax.set_ylim(0.9 * best.min(), top)
         ax.set_xlabel("upload throughput tu (Mbit/s)")
         ax.set_ylabel(f"{metric} ({UNITS[metric]})")
         ax.set_title(f"{tag} {metric} of each option against tu (dashed: thresholds)")
-        _legend_with_thresholds(ax, env)
+        _legend_with_thresholds(ax, env, loc="upper left", outside=True)
         ax.grid(True, which="both", alpha=0.25)
     fig.tight_layout()
     return _save(fig, path)
@@ -255,7 +258,7 @@ def plot_simulation(sim, env, title: str, column: str, path: str | Path) -> Path
     plt = _pyplot()
     t = np.arange(1, sim.tu_mbps.shape[0] + 1)
     colors = _colors([*env.names, "all-cloud", "all-edge"])
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(12, 9), sharex=True)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(15, 9), sharex=True)
     fig.suptitle(f"{title}: {sim.metric} over trace {column} ({sim.tracker} tracker)", fontsize=12)
     lo = min(float(sim.tu_mbps.min()), *(env.breakpoints.tolist() or [np.inf])) / 1.5
     hi = max(float(sim.tu_mbps.max()), *(env.breakpoints.tolist() or [0.0])) * 1.5
@@ -281,7 +284,7 @@ def plot_simulation(sim, env, title: str, column: str, path: str | Path) -> Path
     _plain_log_ticks(top.yaxis)
     top.set_ylabel("upload throughput (Mbit/s)")
     top.set_title("trace and the option bands of the envelope (dashed: thresholds)")
-    _legend_with_thresholds(top, env, loc="lower left")
+    _legend_with_thresholds(top, env, loc="upper left", outside=True)
     top.grid(True, which="both", alpha=0.25)
 
     unit = sim.unit
@@ -297,7 +300,7 @@ def plot_simulation(sim, env, title: str, column: str, path: str | Path) -> Path
     bottom.set_xlabel("trace sample (one inference per sample)")
     bottom.set_ylabel(f"cumulative {sim.metric} ({unit})")
     bottom.set_title("cumulative cost: fixed options against switching at the thresholds")
-    bottom.legend(fontsize=8, loc="upper left")
+    bottom.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     bottom.grid(True, alpha=0.25)
     fig.tight_layout()
     return _save(fig, path)
