@@ -91,11 +91,19 @@ def profile() -> None:
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random configs.")
 @click.option("--threads", type=int, default=None, help="torch CPU threads [default: torch's].")
+@click.option(
+    "--clock",
+    type=click.Choice(["wall", "cpu"]),
+    default="wall",
+    show_default=True,
+    help="Latency clock: wall time, or (CPU, --threads 1) the compute thread's CPU "
+    "time, which other processes on a shared machine do not inflate.",
+)
 @click.option("--retries", type=int, default=3, show_default=True,
               help="CPU: measure a config again (after a pause) when other processes took its "
                    "CPU time; the least disturbed attempt is kept.")  # fmt: skip
 def run(device, ops, configs, budget, out_path, meter, power_w, repeats, warmup, max_seconds,
-        random_count, seed, threads, retries):  # fmt: skip
+        random_count, seed, threads, clock, retries):  # fmt: skip
     """Measure each layer config in torch at batch 1 and append it to a profile table."""
     from lens_fast.device.meters import choose_meter
     from lens_fast.device.profiler import MIN_CPU_SHARE, check_device, parse_ops, run_profile
@@ -117,8 +125,8 @@ def run(device, ops, configs, budget, out_path, meter, power_w, repeats, warmup,
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` ends it like Ctrl-C
     try:
         summary = run_profile(out_path, power_meter, device, op_names, configs, budget, warmup,
-                              repeats, max_seconds, random_count, seed, retries, bar.start,
-                              bar.step)  # fmt: skip
+                              repeats, max_seconds, random_count, seed, retries, clock,
+                              bar.start, bar.step)  # fmt: skip
     finally:
         signal.signal(signal.SIGTERM, previous)
         bar.finish()

@@ -9,7 +9,8 @@ budget-limited run continues where it stopped.
 
 The table is a profile table (DESIGN.md schema, `lens_fast.device.table`) with extra
 columns: ``origin`` (space or random), ``shape`` (the resume key), ``repeats``,
-``latency_iqr_ms``, ``window_s`` (the metered window), ``cpu_share`` (CPU time the
+``wall_ms`` and ``cpu_ms`` (medians of both clocks; ``latency_ms`` is the one the
+run's ``--clock`` picks), ``latency_iqr_ms``, ``window_s`` (the metered window), ``cpu_share`` (CPU time the
 process got over the window per thread, CPU only: below 0.9 other processes
 disturbed the timing, and the shape was measured again) and ``load1`` (the 1-minute
 load average when the row was written). Its sidecar
@@ -24,7 +25,6 @@ import math
 import os
 import platform
 import socket
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,20 +42,25 @@ from lens_fast.errors import InputFileError, ProfileError
 RUN_FORMAT = "lens-fast-profile-run"
 RUN_COLUMNS: tuple[str, ...] = (
     "op", "in_features", "out_features", "k2f", "latency_ms", "power_w",
-    "origin", "shape", "repeats", "latency_iqr_ms", "window_s", "cpu_share", "load1",
+    "origin", "shape", "repeats", "wall_ms", "cpu_ms", "latency_iqr_ms", "window_s",
+    "cpu_share", "load1",
 )  # fmt: skip
 MIN_CPU_SHARE = 0.9  # below: the run was disturbed by other processes; measure again
 CONFIG_SETS: tuple[str, ...] = ("space", "random", "both")
+CLOCKS: tuple[str, ...] = ("wall", "cpu")
 DEVICES: tuple[str, ...] = ("cpu", "cuda")
 
 
 @dataclass(frozen=True)
 class Timing:
-    """Result of `time_call`: median latency (ms), spread, repeats, mean power (W).
+    """Result of `time_call`: median latency (ms) by the chosen clock, spread, repeats,
+    mean power (W), and both clocks' medians.
 
-    `cpu_share`: CPU time the process got over the timed window divided by
-    (window x threads); near 1 when the threads ran undisturbed, lower when other
-    processes took their cores (NaN when not computed, e.g. on CUDA).
+    `wall_ms`: median wall-clock time of a call. `cpu_ms`: median CPU time of the
+    calling thread during a call (the compute time when torch runs on that one
+    thread; unaffected by other processes taking the core). `cpu_share`: CPU time the
+    process got over the timed window divided by (window x threads); near 1 when
+    undisturbed, lower when other processes took the cores (NaN when not computed).
     """
 
     latency_ms: float
@@ -64,6 +69,8 @@ class Timing:
     power_w: float
     window_s: float
     cpu_share: float = math.nan
+    wall_ms: float = math.nan
+    cpu_ms: float = math.nan
 
 
 def time_call(
@@ -76,6 +83,7 @@ def time_call(
     max_seconds: float = 1.0,
     warmup_seconds: float = 0.5,
     cpu_threads: int | None = None,
+    clock: str = "wall",
 ) -> Timing:
     """Time `fn` (a layer or model call) and meter its power.
 
@@ -83,10 +91,13 @@ def time_call(
     `warmup_seconds`. Timed repeats: each call is timed alone and followed by `sync`
     (CUDA synchronisation); at least `min_repeats`, then up to `repeats` while under
     `max_seconds`, and on until the meter's `min_window_s` is covered. The latency is
-    the median of the repeats, the power the meter's mean over all of them
-    (NaN without a meter). With `cpu_threads` (the threads `fn` computes on), the
-    process CPU time over the window gives `Timing.cpu_share`.
+    the median of the repeats by `clock` ('wall', or 'cpu': the calling thread's CPU
+    time, meaningful for single-thread CPU work), the power the meter's mean over all
+    of them (NaN without a meter). With `cpu_threads` (the threads `fn` computes on),
+    the process CPU time over the window gives `Timing.cpu_share`.
     """
+    if clock not in CLOCKS:
+        raise ProfileError(f"clock must be one of {', '.join(CLOCKS)}, got {clock!r}")
     sync = sync or (lambda: None)
     t_begin = time.perf_counter()
     for _ in range(max(warmup, 1)):
@@ -94,30 +105,33 @@ def time_call(
         sync()
         if time.perf_counter() - t_begin > warmup_seconds:
             break
-    times: list[float] = []
+    walls: list[float] = []
+    cpus: list[float] = []
     need_window = meter.min_window_s if meter is not None else 0.0
     if meter is not None:
         meter.start()
     cpu0 = time.process_time()
     t0 = time.perf_counter()
     while True:
-        ts = time.perf_counter()
+        ts, tc = time.perf_counter(), time.thread_time()
         fn()
         sync()
-        times.append(time.perf_counter() - ts)
+        cpus.append(time.thread_time() - tc)
+        walls.append(time.perf_counter() - ts)
         spent = time.perf_counter() - t0
-        if len(times) < min_repeats:
+        if len(walls) < min_repeats:
             continue
-        if (len(times) >= repeats or spent >= max_seconds) and spent >= need_window:
+        if (len(walls) >= repeats or spent >= max_seconds) and spent >= need_window:
             break
     window = time.perf_counter() - t0
     cpu_s = time.process_time() - cpu0
     power = meter.stop() if meter is not None else math.nan
     share = cpu_s / (window * cpu_threads) if cpu_threads and window > 0 else math.nan
-    ms = np.asarray(times) * 1e3
+    wall_ms, cpu_ms = np.asarray(walls) * 1e3, np.asarray(cpus) * 1e3
+    ms = wall_ms if clock == "wall" else cpu_ms
     q1, q3 = np.percentile(ms, [25, 75])
-    median = float(statistics.median(ms.tolist()))
-    return Timing(median, float(q3 - q1), len(times), power, window, share)
+    return Timing(float(np.median(ms)), float(q3 - q1), len(walls), power, window, share,
+                  float(np.median(wall_ms)), float(np.median(cpu_ms)))  # fmt: skip
 
 
 def torch_sync(device: str) -> Callable[[], None]:
@@ -216,7 +230,7 @@ def _shuffled(origin: str, shapes: list[LayerShape], seed: int) -> list[tuple[st
 class RunTable:
     """A CSV profile table that a run appends to, with its metadata sidecar."""
 
-    def __init__(self, path: str | Path, identity: dict, meter: dict) -> None:
+    def __init__(self, path: str | Path, identity: dict, meter: dict, clock: str = "wall") -> None:
         self.path = Path(path)
         self.meta_file = meta_path(self.path)
         if self.path.suffix.lower() != ".csv":
@@ -227,14 +241,14 @@ class RunTable:
             raise InputFileError(f"--out must be a table file, got a folder: {self.path}")
         self.done: set[str] = set()
         if self.path.exists() and self.path.stat().st_size > 0:
-            self.meta = self._check_existing(identity, meter)
+            self.meta = self._check_existing(identity, meter, clock)
         else:
             self.meta = {"format": RUN_FORMAT, "version": 1, **identity, "meter": meter,
-                         "created": _now(), "runs": []}  # fmt: skip
+                         "clock": clock, "created": _now(), "runs": []}  # fmt: skip
             self._write(lambda f: f.write(",".join(RUN_COLUMNS) + "\n"), "w")
             self.save_meta()
 
-    def _check_existing(self, identity: dict, meter: dict) -> dict:
+    def _check_existing(self, identity: dict, meter: dict, clock: str) -> dict:
         where = self.path
         if not self.meta_file.exists():
             raise ProfileError(
@@ -259,6 +273,11 @@ class RunTable:
             raise ProfileError(
                 f"{where} was measured with power meter {_meter_text(old)}, this run would use "
                 f"{_meter_text(meter)}; give the same meter or another --out"
+            )
+        if meta.get("clock", "wall") != clock:
+            raise ProfileError(
+                f"{where} was timed with the {meta.get('clock', 'wall')} clock, this run uses "
+                f"--clock {clock}; give the same clock or another --out"
             )
         self._write(lambda f: None, "a")  # writable, or say so before measuring
         self._repair_tail()
@@ -292,7 +311,8 @@ class RunTable:
         op, fin, fout, k2f = shape.key
         row = [op, fin, fout if op in ("pool", "fc") else "", k2f if op == "conv" else "",
                f"{timing.latency_ms:.6g}", f"{timing.power_w:.6g}", origin, shape.name,
-               timing.repeats, f"{timing.iqr_ms:.4g}", f"{timing.window_s:.4g}",
+               timing.repeats, f"{timing.wall_ms:.6g}", f"{timing.cpu_ms:.6g}",
+               f"{timing.iqr_ms:.4g}", f"{timing.window_s:.4g}",
                "" if math.isnan(timing.cpu_share) else f"{timing.cpu_share:.3f}", f"{load1:.2f}"]  # fmt: skip
 
         def write(f):
@@ -319,20 +339,22 @@ def time_undisturbed(
     max_seconds: float,
     threads: int | None,
     retries: int,
+    clock: str = "wall",
 ) -> Timing:
-    """`time_call`, again after a pause of 1, 2, 4, ... s while its CPU share is below
+    """`time_call`, again after a pause of 0.5, 1, 2, ... s while its CPU share is below
     `MIN_CPU_SHARE` (at most `retries` times); the attempt with the highest share.
 
-    `threads` None (CUDA) means one attempt: the share is not computed there.
+    One attempt when `threads` is None (CUDA: no share) or with the 'cpu' clock
+    (which other processes do not inflate).
     """
     best = time_call(fn, sync, meter, warmup, repeats, min(3, repeats), max_seconds,
-                     cpu_threads=threads)  # fmt: skip
+                     cpu_threads=threads, clock=clock)  # fmt: skip
     for attempt in range(retries):
-        if threads is None or best.cpu_share >= MIN_CPU_SHARE:
+        if threads is None or clock == "cpu" or best.cpu_share >= MIN_CPU_SHARE:
             break
-        time.sleep(2.0**attempt)
+        time.sleep(0.5 * 2.0**attempt)
         again = time_call(fn, sync, meter, warmup, repeats, min(3, repeats), max_seconds,
-                          cpu_threads=threads)  # fmt: skip
+                          cpu_threads=threads, clock=clock)  # fmt: skip
         if again.cpu_share > best.cpu_share:
             best = again
     return best
@@ -378,6 +400,7 @@ def run_profile(
     random_per_op: int = 100,
     seed: int = 0,
     retries: int = 3,
+    clock: str = "wall",
     on_start: Callable[[int, int], None] | None = None,
     progress: Callable[[str, LayerShape, Timing], None] | None = None,
 ) -> RunSummary:
@@ -389,8 +412,11 @@ def run_profile(
 
     On the CPU, a shape whose timed window got less than `MIN_CPU_SHARE` of its
     threads' CPU time (other processes were running) is measured again, up to
-    `retries` times after pauses of 1, 2, 4, ... s; the attempt with the highest
+    `retries` times after pauses of 0.5, 1, 2, ... s; the attempt with the highest
     share is written, with its ``cpu_share``, so disturbed rows stay visible.
+    `clock` 'cpu' (CPU device, one torch thread) takes the compute thread's CPU time
+    per call as the latency instead of the wall clock: on a machine shared with other
+    work it is what the layer costs when it has the core.
     """
     import torch
 
@@ -402,12 +428,20 @@ def run_profile(
             f"need --warmup >= 0, --repeats >= 1, a time per config > 0 and --retries >= 0, "
             f"got {warmup}, {repeats}, {max_seconds:g}, {retries}"
         )
+    if clock not in CLOCKS:
+        raise ProfileError(f"--clock must be one of {', '.join(CLOCKS)}, got {clock!r}")
+    if clock == "cpu" and (device != "cpu" or torch.get_num_threads() != 1):
+        raise ProfileError(
+            "--clock cpu times the calling thread, so it needs --device cpu and --threads 1, "
+            f"got --device {device} with {torch.get_num_threads()} torch threads"
+        )
     plan = planned_shapes(ops, configs, random_per_op, seed)
-    table = RunTable(out, device_identity(device), meter.describe())
+    table = RunTable(out, device_identity(device), meter.describe(), clock)
     todo = [(o, s) for o, s in plan if s.name not in table.done]
     summary = RunSummary(table.path, len(plan), len(plan) - len(todo))
     run_record = {"started": _now(), "configs": configs, "ops": list(ops), "seed": seed,
                   "warmup": warmup, "repeats": repeats, "max_seconds": max_seconds,
+                  "retries": retries, "clock": clock,
                   "load1_start": os.getloadavg()[0]}  # fmt: skip
     if on_start is not None:
         on_start(len(todo), summary.skipped)
@@ -417,18 +451,13 @@ def run_profile(
     try:
         with torch.inference_mode():
             for origin, shape in todo:
-                if (
-                    summary.measured
-                    and budget_s is not None
-                    and time.monotonic() - t_start >= budget_s
-                ):
-                    summary.stopped_by_budget = (
-                        True  # checked after the first: a run always advances
-                    )
+                spent = time.monotonic() - t_start
+                if summary.measured and budget_s is not None and spent >= budget_s:
+                    summary.stopped_by_budget = True  # never before the first: runs advance
                     break
                 module, x = shape.build(device)
                 timing = time_undisturbed(partial(module, x), sync, meter, warmup, repeats,
-                                          max_seconds, threads, retries)  # fmt: skip
+                                          max_seconds, threads, retries, clock)  # fmt: skip
                 load1 = os.getloadavg()[0]
                 table.append(origin, shape, timing, load1)
                 summary.measured += 1

@@ -6,6 +6,7 @@ import collections
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from lens_fast.device.meters import ConstantMeter, MeterError, RaplMeter
@@ -166,7 +167,33 @@ def test_a_disturbed_measurement_is_retried_after_a_pause():
 
     t0 = time.perf_counter()
     t = time_undisturbed(lambda: time.sleep(0.002), None, None, 0, 3, 1.0, 1, 1)
-    assert time.perf_counter() - t0 >= 1.0  # one pause of 1 s, then the second attempt
+    assert time.perf_counter() - t0 >= 0.5  # one pause of 0.5 s, then the second attempt
     assert t.cpu_share < 0.5 < MIN_CPU_SHARE
     busy = time_call(lambda: sum(range(20000)), repeats=5, cpu_threads=1)
     assert 0.0 < busy.cpu_share <= 1.2
+
+
+def test_cpu_clock_counts_compute_not_waiting():
+    """Sleeping costs wall time but no CPU time; a busy loop costs both."""
+    asleep = time_call(lambda: time.sleep(0.005), warmup=0, repeats=5, clock="cpu")
+    assert asleep.wall_ms >= 5.0 and asleep.latency_ms == asleep.cpu_ms < 1.0
+    busy = time_call(lambda: sum(range(200_000)), warmup=1, repeats=5, clock="cpu")
+    assert busy.cpu_ms > 0.5 and busy.cpu_ms <= busy.wall_ms * 1.05
+    with pytest.raises(ProfileError, match="clock must be one of wall, cpu"):
+        time_call(lambda: None, clock="gpu")
+
+
+def test_cpu_clock_needs_one_cpu_thread_and_a_table_keeps_its_clock(tmp_path, one_thread):
+    torch = pytest.importorskip("torch")
+    out = tmp_path / "c.csv"
+    meter = ConstantMeter(5.0)
+    s = run_profile(out, meter, ops=("relu",), configs="random", random_per_op=3, warmup=1,
+                    repeats=3, clock="cpu")  # fmt: skip
+    assert s.measured == 3
+    raw = pd.read_csv(out)
+    np.testing.assert_array_equal(raw["latency_ms"], raw["cpu_ms"])
+    with pytest.raises(ProfileError, match="timed with the cpu clock, this run uses --clock wall"):
+        run_profile(out, meter, ops=("relu",), configs="random", random_per_op=3)
+    torch.set_num_threads(2)
+    with pytest.raises(ProfileError, match="needs --device cpu and --threads 1"):
+        run_profile(tmp_path / "d.csv", meter, ops=("relu",), clock="cpu")
