@@ -279,3 +279,63 @@ def largest() -> np.ndarray:
     """The most expensive architecture: widest, deepest, pool1 absent, two big FCs."""
     row = [256, 7, 3] * NUM_BLOCKS + [0, 1, 1, 1, 1] + [8192, 8192]
     return np.asarray(row, dtype=np.int32)
+
+
+# ------------------------------------------------------------------------ mutation
+
+_FIELD_CHOICES_NATIVE: list[tuple[int, ...]] = []
+
+
+def mutate(batch: np.ndarray, rng: np.random.Generator, max_fields: int = 3) -> np.ndarray:
+    """One mutant per row of a native batch: 1..max_fields block/fc fields redrawn, or the
+    pool pattern redrawn, always to a different valid value. Returns `n x 22` int32."""
+    global _FIELD_CHOICES_NATIVE
+    if not _FIELD_CHOICES_NATIVE:
+        _FIELD_CHOICES_NATIVE = _field_choices("native")
+    out = np.array(batch, dtype=np.int32, copy=True)
+    n = out.shape[0]
+    mutable = [*range(COL_POOL0), COL_FC1, COL_FC2, -1]  # -1: the pool pattern
+    counts = rng.integers(1, max_fields + 1, n)
+    for i in range(n):
+        for col in rng.choice(len(mutable), size=counts[i], replace=False):
+            field = mutable[col]
+            if field == -1:
+                current = (
+                    int(np.flatnonzero(out[i, COL_POOL0:COL_FC1] == 0)[0])
+                    if (out[i, COL_POOL0:COL_FC1].sum() == 4)
+                    else NUM_BLOCKS
+                )
+                options = [p for p in range(NUM_BLOCKS + 1) if p != current]
+                missing = options[rng.integers(len(options))]
+                out[i, COL_POOL0:COL_FC1] = (np.arange(NUM_BLOCKS) != missing).astype(np.int32)
+                continue
+            options = [v for v in _FIELD_CHOICES_NATIVE[field] if v != out[i, field]]
+            out[i, field] = options[rng.integers(len(options))]
+        if out[i, COL_FC1] == 0 and out[i, COL_FC2] == 0:
+            out[i, COL_FC1 + rng.integers(2)] = FC_CHOICES[rng.integers(len(FC_CHOICES))]
+    return out
+
+
+def row_keys(batch: np.ndarray) -> np.ndarray:
+    """A unique int64 per architecture of a validated native batch -> `n` int64.
+
+    The mixed-radix number of the choice indices: the space has ~1.3e11 members, far
+    below 2**63, so equal keys mean equal architectures (used to de-duplicate pools).
+    """
+    arr = np.asarray(batch, dtype=np.int64)
+    key = np.zeros(arr.shape[0], dtype=np.int64)
+    lookups = (_index_of(F_CHOICES), _index_of(K_CHOICES), _index_of(L_CHOICES))
+    for b in range(NUM_BLOCKS):
+        for j, (table, radix) in enumerate(zip(lookups, (6, 3, 3), strict=True)):
+            key = key * radix + table[arr[:, 3 * b + j]]
+    for b in range(NUM_BLOCKS):
+        key = key * 2 + arr[:, COL_POOL0 + b]
+    fc = _index_of((0, *FC_CHOICES))
+    key = key * 7 + fc[arr[:, COL_FC1]]
+    return key * 7 + fc[arr[:, COL_FC2]]
+
+
+def _index_of(values: tuple[int, ...]) -> np.ndarray:
+    table = np.zeros(max(values) + 1, dtype=np.int64)
+    table[list(values)] = np.arange(len(values))
+    return table
