@@ -283,21 +283,18 @@ def largest() -> np.ndarray:
 
 # ------------------------------------------------------------------------ mutation
 
-_FIELD_CHOICES_NATIVE: list[tuple[int, ...]] = []
-
 
 def mutate(batch: np.ndarray, rng: np.random.Generator, max_fields: int = 3) -> np.ndarray:
     """One mutant per row of a native batch: 1..max_fields block/fc fields redrawn, or the
     pool pattern redrawn, always to a different valid value. Returns `n x 22` int32."""
-    global _FIELD_CHOICES_NATIVE
-    if not _FIELD_CHOICES_NATIVE:
-        _FIELD_CHOICES_NATIVE = _field_choices("native")
+    choices = _field_choices("native")
     out = np.array(batch, dtype=np.int32, copy=True)
     n = out.shape[0]
     mutable = [*range(COL_POOL0), COL_FC1, COL_FC2, -1]  # -1: the pool pattern
-    counts = rng.integers(1, max_fields + 1, n)
+    counts = rng.integers(1, max_fields + 1, n).tolist()
     for i in range(n):
-        for col in rng.choice(len(mutable), size=counts[i], replace=False):
+        picked = rng.permutation(len(mutable))[: counts[i]].tolist()
+        for col in picked:
             field = mutable[col]
             if field == -1:
                 current = (
@@ -309,7 +306,7 @@ def mutate(batch: np.ndarray, rng: np.random.Generator, max_fields: int = 3) -> 
                 missing = options[rng.integers(len(options))]
                 out[i, COL_POOL0:COL_FC1] = (np.arange(NUM_BLOCKS) != missing).astype(np.int32)
                 continue
-            options = [v for v in _FIELD_CHOICES_NATIVE[field] if v != out[i, field]]
+            options = [v for v in choices[field] if v != out[i, field]]
             out[i, field] = options[rng.integers(len(options))]
         if out[i, COL_FC1] == 0 and out[i, COL_FC2] == 0:
             out[i, COL_FC1 + rng.integers(2)] = FC_CHOICES[rng.integers(len(FC_CHOICES))]
