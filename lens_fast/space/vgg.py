@@ -291,7 +291,7 @@ def mutate(batch: np.ndarray, rng: np.random.Generator, max_fields: int = 3) -> 
     out = np.array(batch, dtype=np.int32, copy=True)
     n = out.shape[0]
     mutable = [*range(COL_POOL0), COL_FC1, COL_FC2, -1]  # -1: the pool pattern
-    counts = [int(c) for c in rng.integers(1, max_fields + 1, n)]
+    counts = [int(c) for c in np.asarray(rng.integers(1, max_fields + 1, size=(n,)))]
     for i in range(n):
         picked = rng.permutation(len(mutable))[: counts[i]].tolist()
         for col in picked:
