@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,7 @@ def read_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
             x, y = npz["x"], npz["y"]
     except DataError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(
             f"cannot read {path} as an .npz of images x and labels y: {reason}"

@@ -1,6 +1,6 @@
 """Where candidates train: in this process, on local worker processes, or on Dask.
 
-`Executor.run(fn, jobs, on_result)` runs ``fn(*args, slot=..., workers=...)`` for
+`Executor.run(fn, jobs, on_result)` runs ``fn(*args, slot=..., host_workers=...)`` for
 every ``(key, args)`` job and calls ``on_result(key, result)`` in the calling thread as
 soon as each one finishes, so the caller stores every finished result at once: a
 later failure, a killed worker or an interrupt never loses it.
@@ -40,7 +40,7 @@ class Executor(ABC):
 
     @abstractmethod
     def run(self, fn: Callable[..., dict], jobs: Sequence[Job], on_result: ResultCallback) -> None:
-        """Run ``fn(*args, slot=, workers=)`` for each job; ``on_result(key, result)`` each."""
+        """Run ``fn(*args, slot=, host_workers=)`` for each job; ``on_result(key, result)`` each."""
 
     def describe(self) -> dict:
         return {"executor": self.name, "workers": self.workers}
@@ -67,7 +67,7 @@ class SerialExecutor(Executor):
 
     def run(self, fn, jobs, on_result):
         for key, args in jobs:
-            on_result(key, fn(*args, slot=0, workers=1))
+            on_result(key, fn(*args, slot=0, host_workers=1))
 
 
 class LocalExecutor(Executor):
@@ -112,10 +112,14 @@ class LocalExecutor(Executor):
                     key, args = pending.popleft()
                     slot = free.pop()
                     try:
-                        fut = self._new_pool().submit(fn, *args, slot=slot, workers=self.workers)
+                        fut = self._new_pool().submit(
+                            fn, *args, slot=slot, host_workers=self.workers
+                        )
                     except BrokenProcessPool:  # died between two checks: start afresh
                         self._drop_pool()
-                        fut = self._new_pool().submit(fn, *args, slot=slot, workers=self.workers)
+                        fut = self._new_pool().submit(
+                            fn, *args, slot=slot, host_workers=self.workers
+                        )
                     running[fut] = (key, args, slot)
                 done, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 broken = False
@@ -201,7 +205,7 @@ class DaskExecutor(Executor):
         per_host = self._per_host() if self.scheduler else self.workers
         futures = {}
         for key, args in jobs:
-            fut = self.client.submit(fn, *args, slot=None, workers=per_host, key=f"lens-{key}",
+            fut = self.client.submit(fn, *args, slot=None, host_workers=per_host, key=f"lens-{key}",
                                      pure=False, retries=self.attempts - 1)  # fmt: skip
             futures[fut] = key
         try:

@@ -63,7 +63,7 @@ def worker_slot(slot: int | None) -> int:
         return 0
 
 
-def placement(device: str, slot: int | None, workers: int | None) -> tuple[str, int]:
+def placement(device: str, slot: int | None, host_workers: int | None) -> tuple[str, int]:
     """(device, CPU threads) of a job: GPUs dealt round-robin over slots, cores shared."""
     import torch
 
@@ -73,17 +73,17 @@ def placement(device: str, slot: int | None, workers: int | None) -> tuple[str, 
         device = f"cuda:{worker_slot(slot) % torch.cuda.device_count()}"
     elif device == "auto":
         device = "cpu"
-    return device, default_threads(workers or 1)
+    return device, default_threads(host_workers or 1)
 
 
 def train_job(key: str, row: list[int], data: DataRef, recipe: dict, device: str = "auto",
               journal: str | None = None, slot: int | None = None,
-              workers: int | None = None) -> dict:  # fmt: skip
+              host_workers: int | None = None) -> dict:  # fmt: skip
     """Train one native row with a recipe (a `Recipe` as a dict) -> the result as a dict."""
     from lens_fast.accuracy.train import Recipe, train_architecture
 
     dataset = data.load()
-    dev, threads = placement(device, slot, workers)
+    dev, threads = placement(device, slot, host_workers)
     _journal(journal, "start", key, device=dev, threads=threads)
     result = train_architecture(
         np.asarray(row), dataset, Recipe(**recipe), device=dev, threads=threads
@@ -94,14 +94,14 @@ def train_job(key: str, row: list[int], data: DataRef, recipe: dict, device: str
 
 def proxy_job(key: str, row: list[int], data: DataRef, options: dict, device: str = "auto",
               journal: str | None = None, slot: int | None = None,
-              workers: int | None = None) -> dict:  # fmt: skip
+              host_workers: int | None = None) -> dict:  # fmt: skip
     """Score one native row with a training-free proxy -> {"score", "seconds", ...}."""
     import torch
 
     from lens_fast.accuracy.proxy import proxy_score
 
     dataset = data.load()
-    dev, threads = placement(device, slot, workers)
+    dev, threads = placement(device, slot, host_workers)
     _journal(journal, "start", key, device=dev, threads=threads)
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)

@@ -78,7 +78,9 @@ def synflow_score(model, input_side: int = 32, in_channels: int = 3) -> float:
     x = torch.ones(1, in_channels, input_side, input_side, dtype=torch.float64,
                    device=next(model.parameters()).device)  # fmt: skip
     model(x).sum().backward()
-    total = sum(float((p.detach() * p.grad).abs().sum()) for p in model.parameters() if p.grad is not None)
+    total = sum(
+        float((p.detach() * p.grad).abs().sum()) for p in model.parameters() if p.grad is not None
+    )
     return math.log(total) if total > 0 else -math.inf
 
 

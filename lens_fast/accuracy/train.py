@@ -4,8 +4,9 @@ The recipe (`Recipe`) defaults to the paper's: 10 epochs, batch 32, SGD with lr 
 and momentum 0.9, cross-entropy, random shifts and horizontal flips. `train_architecture`
 returns the test error, the validation error after every epoch and the wall time.
 
-On the CPU a run is deterministic for a seed (model init, shuffling and augmentation
-all draw from seeded generators, data loading stays in the process). On CUDA the
+On the CPU a run is deterministic for a seed and a thread count (model init,
+shuffling and augmentation draw from seeded generators, data loading stays in the
+process; other thread counts change the last bits of the losses). On CUDA the
 model and inputs use channels_last and float16 autocast with a gradient scaler.
 torch is imported inside the functions.
 """
@@ -117,7 +118,16 @@ def available_cpus() -> int:
 
 
 def default_threads(workers: int = 1) -> int:
-    """torch threads per training process when `workers` train at once on this machine."""
+    """torch threads per training process when `workers` train at once on this machine.
+
+    Cores // workers, or LENS_FAST_THREADS when set. It never depends on the machine's
+    load, because results are bit-identical only for a fixed thread count (the
+    reduction order of the convolutions depends on it). On a machine that other jobs
+    keep busy, fewer threads are much faster (see bench/README.md): set the variable.
+    """
+    value = os.environ.get("LENS_FAST_THREADS")
+    if value and value.isdigit() and int(value) >= 1:
+        return int(value)
     return max(1, available_cpus() // max(1, workers))
 
 
