@@ -268,17 +268,18 @@ def select_faithful(
     tx = torch.as_tensor(train_x, dtype=torch.float64, device=dev)
     ty = -torch.as_tensor(train_obj, dtype=torch.float64, device=dev)
     model = fit_gp(tx, ty, warm_state)
-    acq = qLogNoisyExpectedHypervolumeImprovement(
-        model=model,
-        ref_point=(-torch.as_tensor(ref, dtype=torch.float64, device=dev)).tolist(),
-        X_baseline=tx,
-        prune_baseline=True,
-        sampler=SobolQMCNormalSampler(sample_shape=torch.Size([mc_samples]), seed=seed),
-    )
-    choices = torch.as_tensor(pool_x, dtype=torch.float64, device=dev)
-    picked, value = optimize_acqf_discrete(
-        acq, q=q, choices=choices, max_batch_size=1024, unique=True
-    )
+    with _single_thread():  # thousands of small tensor ops: one thread is fastest
+        acq = qLogNoisyExpectedHypervolumeImprovement(
+            model=model,
+            ref_point=(-torch.as_tensor(ref, dtype=torch.float64, device=dev)).tolist(),
+            X_baseline=tx,
+            prune_baseline=True,
+            sampler=SobolQMCNormalSampler(sample_shape=torch.Size([mc_samples]), seed=seed),
+        )
+        choices = torch.as_tensor(pool_x, dtype=torch.float64, device=dev)
+        picked, value = optimize_acqf_discrete(
+            acq, q=q, choices=choices, max_batch_size=1024, unique=True
+        )
     index = {row.tobytes(): i for i, row in enumerate(np.asarray(pool_x, dtype=np.float64))}
     chosen = [index[row.tobytes()] for row in picked.cpu().numpy().astype(np.float64)]
     values = np.atleast_1d(value.detach().cpu().numpy())

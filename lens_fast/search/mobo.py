@@ -56,7 +56,6 @@ class SearchConfig:
     profile: str = "builtin"
     wire_dtype: str = "float32"
     seed: int = 0
-    device: str = "cpu"
     error: dict = field(default_factory=lambda: {"name": "synthetic", "version": 1})
     reference_point: tuple[float, float, float] | None = None
 
@@ -136,6 +135,7 @@ class Search:
         perf: PerformanceModel,
         evaluator: ErrorEvaluator,
         on_progress: Callable[[Progress], None] | None = None,
+        device: str = "cpu",
     ) -> None:
         self.config = config
         self.store = store
@@ -143,6 +143,7 @@ class Search:
         self.evaluator = evaluator
         self.on_progress = on_progress
         self.ref = np.asarray(config.reference_point, dtype=np.float64)
+        self.device = device  # torch device of the GP work (not part of the configuration)
 
     # ------------------------------------------------------------------ driver
     def run(self) -> list[Trial]:
@@ -245,7 +246,7 @@ class Search:
                 np.column_stack([lat, en]),
                 self.ref,
                 size,
-                cfg.device,
+                self.device,
                 warm_state=warm,
             )
         else:
@@ -258,7 +259,7 @@ class Search:
                 self.ref,
                 size,
                 seed=cfg.seed * 1_000_003 + iteration,
-                device=cfg.device,
+                device=self.device,
                 warm_state=warm,
             )
         self.store.set_meta(f"gp_state:{iteration}", json.dumps(state))
