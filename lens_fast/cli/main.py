@@ -20,12 +20,14 @@ COMMANDS: dict[str, str] = {
     "evaluate": "lens_fast.cli.evaluate:evaluate",
     "profile": "lens_fast.cli.profile:profile",
     "report": "lens_fast.cli.search_tools:report",
+    "search": "lens_fast.cli.search:search",
     "sweep": "lens_fast.cli.evaluate:sweep",
     "thresholds": "lens_fast.cli.runtime:thresholds",
     "regions": "lens_fast.cli.runtime:regions",
     "simulate": "lens_fast.cli.runtime:simulate",
     "analyze": "lens_fast.cli.runtime:analyze",
     "train": "lens_fast.cli.train:train",
+    "traditional": "lens_fast.cli.search:traditional",
 }
 
 
