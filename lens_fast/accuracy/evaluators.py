@@ -55,7 +55,7 @@ class _CachedEvaluator(ErrorEvaluator):
         else:
             self._executor = None
             self._executor_spec = (executor or ("dask" if scheduler else "serial"), workers,
-                                   scheduler)  # fmt: skip
+                                   scheduler, device)  # fmt: skip
         self.computed = 0  # candidates computed (cache misses) by this evaluator
 
     # -- subclasses
@@ -116,12 +116,15 @@ class _CachedEvaluator(ErrorEvaluator):
     def close(self) -> None:
         if self._executor is not None:
             self._executor.close()
-            self._executor = None
+            if self._executor_spec:  # ours: a later batch starts a new one
+                self._executor = None
 
     def _describe_common(self) -> dict:
-        spec = self._executor_spec
-        executor = self._executor.describe() if self._executor else {
-            "executor": spec[0], "workers": spec[1], "scheduler": spec[2]}  # fmt: skip
+        if self._executor is not None:
+            executor = self._executor.describe()
+        else:
+            kind, workers, scheduler, _device = self._executor_spec
+            executor = {"executor": kind, "workers": workers, "scheduler": scheduler}
         return {"data": self.data.describe(), "device": self.device, **executor}
 
 

@@ -237,9 +237,24 @@ class DaskExecutor(Executor):
             self._cluster = None
 
 
+def gpu_count(device: str = "auto") -> int:
+    """GPUs that `device` ('auto', 'cuda', 'cpu', ...) would train on here (0 for the CPU)."""
+    if device not in ("auto", "cuda"):
+        return 0
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
 def make_executor(kind: str = "serial", workers: int | None = None,
-                  scheduler: str | None = None) -> Executor:  # fmt: skip
-    """An executor by name: serial, local (processes) or dask (cluster or LocalCluster)."""
+                  scheduler: str | None = None, device: str = "cpu") -> Executor:  # fmt: skip
+    """An executor by name: serial, local (processes) or dask (cluster or LocalCluster).
+
+    Without `workers`, a local pool or LocalCluster has one worker per GPU when
+    `device` trains on GPUs, else one per core (each with one torch thread).
+    """
+    if workers is None and kind in ("local", "dask") and not scheduler:
+        workers = gpu_count(device) or None
     if kind == "serial":
         return SerialExecutor()
     if kind == "local":

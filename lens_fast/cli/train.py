@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import time
+from typing import Any
 
 import click
 
@@ -37,12 +39,13 @@ class _EpochBars:
     """A click progress bar per epoch, on stderr (only when it is a terminal)."""
 
     def __init__(self) -> None:
-        self.bar = None
+        self.bar: Any = None
 
     def epoch_start(self, epoch: int, epochs: int, batches: int) -> None:
-        self.bar = click.progressbar(length=batches, label=f"epoch {epoch}/{epochs}",
-                                     file=click.get_text_stream("stderr"), show_eta=True)  # fmt: skip
-        self.bar.__enter__()
+        bar: Any = click.progressbar(length=batches, label=f"epoch {epoch}/{epochs}",
+                                     file=sys.stderr)  # fmt: skip
+        bar.__enter__()
+        self.bar = bar
 
     def step(self, batches: int = 1) -> None:
         if self.bar is not None:
