@@ -29,6 +29,8 @@ CONFIG_OPTIONS = {
     "profile": "profile",
     "wire_dtype": "wire_dtype",
     "seed": "seed",
+    "mc_samples": "mc_samples",
+    "partition_alpha": "partition_alpha",
 }
 ERROR_OPTIONS = ("error", "data", "epochs", "subset")
 
@@ -74,6 +76,20 @@ def search_options(f):
             type=int,
             default=None,
             help="Random candidates per acquisition pool [fast 100000, faithful 5000].",
+        ),
+        click.option(
+            "--mc-samples",
+            type=int,
+            default=64,
+            show_default=True,
+            help="faithful: QMC samples of qLogNEHVI.",
+        ),
+        click.option(
+            "--partition-alpha",
+            type=float,
+            default=0.0,
+            show_default=True,
+            help="faithful: BoTorch box-decomposition approximation (0 = exact).",
         ),
         click.option(
             "--mutations",

@@ -56,6 +56,8 @@ class SearchConfig:
     profile: str = "builtin"
     wire_dtype: str = "float32"
     seed: int = 0
+    mc_samples: int = 64  # faithful: QMC samples of qLogNEHVI
+    partition_alpha: float = 0.0  # faithful: BoTorch box-decomposition approximation (0 = exact)
     error: dict = field(default_factory=lambda: {"name": "synthetic", "version": 1})
     reference_point: tuple[float, float, float] | None = None
 
@@ -260,6 +262,8 @@ class Search:
                 size,
                 seed=cfg.seed * 1_000_003 + iteration,
                 device=self.device,
+                mc_samples=cfg.mc_samples,
+                alpha=cfg.partition_alpha,
                 warm_state=warm,
             )
         self.store.set_meta(f"gp_state:{iteration}", json.dumps(state))
