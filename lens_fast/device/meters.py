@@ -265,9 +265,15 @@ def _hwmon_rails(driver: Path) -> list[Rail]:
             ch = label_file.name[2]
             volts, amps = hwmon / f"in{ch}_input", hwmon / f"curr{ch}_input"
             if volts.exists() and amps.exists():
-                label = label_file.read_text().strip()
-                rails.append((label, (volts, amps), "mv_ma"))
+                rails.append((_label(label_file), (volts, amps), "mv_ma"))
     return rails
+
+
+def _label(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError as exc:
+        raise MeterError(f"ina3221: cannot read {path}: {exc.strerror or exc}") from exc
 
 
 def _iio_rails(driver: Path) -> list[Rail]:
@@ -275,7 +281,7 @@ def _iio_rails(driver: Path) -> list[Rail]:
     for dev in sorted(driver.glob("*/iio:device*")):
         for name_file in sorted(dev.glob("rail_name_*")):
             ch = name_file.name.rsplit("_", 1)[1]
-            label = name_file.read_text().strip()
+            label = _label(name_file)
             power = dev / f"in_power{ch}_input"
             if power.exists():
                 rails.append((label, (power,), "mw"))
@@ -316,8 +322,10 @@ class NvmlMeter(_SampledMeter):
         _nvml_check(lib, lib.nvmlInit_v2(), "nvmlInit")
         handle = ctypes.c_void_p()
         uuid = _torch_gpu_uuid(cuda_index)
+        if uuid is not None and not uuid.startswith("GPU-"):
+            uuid = "GPU-" + uuid  # NVML's spelling of the UUID that torch reports bare
         found = uuid is not None and lib.nvmlDeviceGetHandleByUUID(
-            ("GPU-" + uuid).encode(), ctypes.byref(handle)) == 0  # fmt: skip
+            uuid.encode(), ctypes.byref(handle)) == 0  # fmt: skip
         if not found:  # NVML numbers GPUs in PCI order; CUDA_DEVICE_ORDER=PCI_BUS_ID agrees
             _nvml_check(lib, lib.nvmlDeviceGetHandleByIndex_v2(cuda_index, ctypes.byref(handle)),
                         "nvmlDeviceGetHandleByIndex")  # fmt: skip
