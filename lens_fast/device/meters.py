@@ -114,7 +114,8 @@ class ConstantMeter(PowerMeter):
         self.watts = float(watts)
 
     def describe(self) -> dict:
-        return {"meter": self.name, "power_w": self.watts, "what": "constant stated by the user"}
+        return {"meter": self.name, "power_w": self.watts,
+                "what": f"constant {self.watts:g} W stated by the user"}  # fmt: skip
 
     def start(self) -> None:
         pass
