@@ -60,7 +60,7 @@ def test_profiler_smoke_run_resume_fit_show(tmp_path, run_cli):
     assert meta["meter"] == {
         "meter": "constant",
         "power_w": 4.0,
-        "what": "constant stated by the user",
+        "what": "constant 4 W stated by the user",
     }
     # physics: a 12.8M-element relu is far slower than a 4,096-element one
     lat = dict(zip(raw["shape"], raw["latency_ms"], strict=True))
