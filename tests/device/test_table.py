@@ -162,3 +162,41 @@ def test_predictor_cache_is_reused(tmp_path, tx2_table_path, monkeypatch):
     monkeypatch.setattr(pred, "fit", lambda *a, **k: fits.append(1))
     second = load_device(path)
     assert second.predictors.table_hash == first.content_hash and not fits
+
+
+def covering_batch() -> np.ndarray:
+    """Architectures that together contain every layer config of the space: each pool
+    pattern x block x preceding width x width x kernel (two layers, so the second sees
+    the block's own width), and each flatten source x (fc1, fc2) pair."""
+    from lens_fast.space import vgg
+
+    rows = []
+    patterns = [[int(b != m) for b in range(5)] for m in range(6)]  # m = 5: all pools
+    for pools in patterns:
+        for b in range(5):
+            for f_prev in vgg.F_CHOICES:
+                for f in vgg.F_CHOICES:
+                    for k in vgg.K_CHOICES:
+                        row = [24, 3, 1] * 5 + pools + [256, 0]
+                        if b > 0:
+                            row[3 * (b - 1)] = f_prev
+                        row[3 * b : 3 * b + 3] = [f, k, 2]
+                        rows.append(row)
+        for f5 in vgg.F_CHOICES:
+            for fc1 in (0, *vgg.FC_CHOICES):
+                for fc2 in (0, *vgg.FC_CHOICES):
+                    if fc1 or fc2:
+                        rows.append([24, 3, 1] * 4 + [f5, 3, 1] + pools + [fc1, fc2])
+    return space.validate(np.asarray(rows))
+
+
+@pytest.mark.parametrize("semantics", ["lens-dac21", "native"])
+def test_every_config_of_the_space_is_served_exactly_by_the_tx2_table(tx2_table_path, semantics):
+    """The covering batch's catalog contains that of 500,000 random candidates (so it
+    is every config the space produces), and the TX2 table answers all of it exactly."""
+    cover = catalog(covering_batch(), semantics)
+    random = catalog(space.sample(500_000, seed=17), semantics)
+    assert set(random.config_id) <= set(cover.config_id)
+    device = load_device(tx2_table_path)
+    assert device.exact_count(cover) == len(cover)
+    assert device._predictors is None  # nothing had to be predicted
