@@ -8,7 +8,14 @@ from dataclasses import fields
 import click
 import numpy as np
 
-from lens_fast.cli.common import emit, format_option, info, render, stderr_is_tty
+from lens_fast.cli.common import (
+    emit,
+    format_option,
+    info,
+    model_options,
+    render,
+    stderr_is_tty,
+)
 from lens_fast.errors import LensError
 
 # Options that change the trials (checked on --resume) -> SearchConfig fields.
@@ -122,27 +129,8 @@ def search_options(f):
             default=None,
             help="train/proxy: result cache shared across runs [RUN/eval-cache].",
         ),
-        click.option("--tech", default="wifi", show_default=True, help="wifi, lte or 3g."),
-        click.option("--alpha", type=float, default=None, help="Custom radio alpha (mW/Mbps)."),
-        click.option("--beta", type=float, default=None, help="Custom radio beta (mW)."),
         click.option(
             "--tu", type=float, required=True, help="Expected upload throughput (Mbit/s)."
-        ),
-        click.option(
-            "--rtt-ms", type=float, default=0.0, show_default=True, help="Round-trip time."
-        ),
-        click.option(
-            "--semantics",
-            type=click.Choice(["native", "lens-dac21"]),
-            default="native",
-            show_default=True,
-        ),
-        click.option("--profile", default="builtin", show_default=True, help="Device profile."),
-        click.option(
-            "--wire-dtype",
-            type=click.Choice(["float32", "float16", "bfloat16", "int8"]),
-            default="float32",
-            show_default=True,
         ),
         click.option("--seed", type=int, default=0, show_default=True),
         click.option(
@@ -155,7 +143,7 @@ def search_options(f):
     ]
     for opt in reversed(opts):
         f = opt(f)
-    return format_option(f)
+    return model_options(format_option(f))
 
 
 def _error_spec(error: str, data, epochs, subset, seed: int) -> dict:
