@@ -18,13 +18,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 
-import numba
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,26 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from lens_fast import PerformanceModel, space  # noqa: E402
 from lens_fast.device import BuiltinDevice  # noqa: E402
+from lens_fast.report.machine import machine_info  # noqa: E402
 from tests import naive  # noqa: E402
-
-
-def machine() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "numba_threads": numba.get_num_threads(),
-        "numba": numba.__version__,
-        "python": platform.python_version(),
-        "load_avg_1m": os.getloadavg()[0],
-    }
 
 
 def naive_rate(batch: np.ndarray, tus: np.ndarray, semantics: str, budget_s: float) -> float:
@@ -100,7 +80,7 @@ def main() -> None:
     sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000, 1_000_000, 2_000_000]
     ts = [1, 64] if args.quick else [1, 4, 16, 64, 256]
     semantics_list = ["native", "lens-dac21"]
-    info = machine()
+    info = machine_info()
     big = space.sample(max(sizes), seed=0)
     # Warm the JIT caches once.
     PerformanceModel("builtin", "lte").evaluate(big[:100], [1.0, 2.0])

@@ -16,40 +16,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 
-import numba
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from lens_fast.report.machine import machine_info  # noqa: E402
 from lens_fast.search.pareto import hypervolume, hypervolume_trace, pareto_mask  # noqa: E402
 from tests import naive  # noqa: E402
-
-
-def machine() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "numba_threads": numba.get_num_threads(),
-        "numba": numba.__version__,
-        "python": platform.python_version(),
-        "load_avg_1m": os.getloadavg()[0],
-    }
 
 
 def trials(n: int, kind: str, seed: int = 0) -> np.ndarray:
@@ -132,7 +111,7 @@ def main() -> None:
             f"{r['trace_s']:9.4f} {r['prefix_recompute_s']:9.3f} {r['trace_speedup']:7.0f} "
             f"{r['mask_s']:9.5f} {r['mask_speedup']:8.0f}"
         )
-    out = {"machine": machine(), "rows": rows}
+    out = {"machine": machine_info(), "rows": rows}
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
     print(f"wrote {args.out}")
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -51,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 from lens_fast.device import predictors as pred  # noqa: E402
 from lens_fast.device.reference_features import predict_reference  # noqa: E402
 from lens_fast.device.table import OP_FEATURES, from_frame  # noqa: E402
+from lens_fast.report.machine import machine_info  # noqa: E402
 
 SHARED = (ROOT / ".." / "shared" / "data" / "tx2").resolve()
 RESULTS = ROOT / "bench" / "results"
@@ -58,13 +58,6 @@ CPU_TABLE = RESULTS / "profile_cpu_table.csv"
 LENS = str(ROOT / ".venv" / "bin" / "lens-fast")
 CPU_RUN = ["profile", "run", "--device", "cpu", "--configs", "both", "--threads", "1",
            "--clock", "cpu", "--power-w", "3.5", "--out", str(CPU_TABLE)]  # fmt: skip
-
-
-def machine() -> dict:
-    from lens_fast.device.profiler import _cpu_name
-
-    return {"cpu": _cpu_name(), "cores": os.cpu_count(), "python": platform.python_version(),
-            "load_avg_1m": round(os.getloadavg()[0], 2)}  # fmt: skip
 
 
 def mape(pred_v: np.ndarray, true_v: np.ndarray) -> float:
@@ -126,7 +119,7 @@ def phase_tx2() -> dict:
     measured = pd.read_csv(SHARED / "tx2_measured_layers.csv")
     for model in ("vgg", "alexnet"):
         nets[model] = compare_reference(fitted, model, measured)
-    return {"machine": machine(), "fit_seconds": fit_s, "heldout": held_rows,
+    return {"machine": machine_info(), "fit_seconds": fit_s, "heldout": held_rows,
             "vgg_space": vgg_rows, "reference_nets": nets}  # fmt: skip
 
 
@@ -247,7 +240,7 @@ def phase_cpu(passes: int, pause_s: float) -> dict:
     keys = table.groupby(["op", "in_features", "out_features", "k2f"], dropna=False).ngroups
     by_op = table.groupby(["origin", "op"]).size()
     return {
-        "machine": machine(), "command": "lens-fast " + " ".join(CPU_RUN),
+        "machine": machine_info(), "command": "lens-fast " + " ".join(CPU_RUN),
         "device": meta["device"], "torch": meta["torch"], "meter": meta["meter"],
         "rows": len(table), "distinct_configs": int(keys),
         "rows_by_origin_op": {f"{o}/{op}": int(n) for (o, op), n in by_op.items()},
@@ -337,7 +330,7 @@ def phase_e2e(n: int, rounds: int, timed: int, seed: int) -> dict:
     meta = json.loads(CPU_TABLE.with_name(CPU_TABLE.stem + ".meta.json").read_text())
     table = pd.read_csv(CPU_TABLE)
     batch = sample(n, seed)
-    res: dict = {"machine": machine(), "n": n, "seed": seed, "rounds": rounds,
+    res: dict = {"machine": machine_info(), "n": n, "seed": seed, "rounds": rounds,
                  "timed_calls_per_round": timed, "threads": meta["threads"],
                  "device": meta["device"], "table": str(CPU_TABLE.relative_to(ROOT)),
                  "variants": {}}  # fmt: skip

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -28,41 +26,19 @@ import tempfile
 import time
 from pathlib import Path
 
-import numba
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lens_fast import PerformanceModel, space  # noqa: E402
+from lens_fast.report.machine import load_avg, machine_info  # noqa: E402
 from lens_fast.runtime.regions import batch_regions, read_countries  # noqa: E402
 from lens_fast.runtime.thresholds import batch_envelopes  # noqa: E402
 from lens_fast.space.io import write_architectures  # noqa: E402
 from tests import naive  # noqa: E402
 
 COUNTRIES = ROOT / ".." / "shared" / "data" / "network" / "upload_mbps_by_country.csv"
-
-
-def machine() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "numba_threads": numba.get_num_threads(),
-        "numba": numba.__version__,
-        "python": platform.python_version(),
-    }
-
-
-def load() -> float:
-    return round(os.getloadavg()[0], 2)
 
 
 def median_s(fn, repeats: int) -> tuple[float, list[float]]:
@@ -157,8 +133,8 @@ def main() -> None:
 
     model = PerformanceModel("builtin", args.tech)
     batch = space.sample(args.n, seed=2021)
-    results: dict = {"machine": machine(), "n": args.n, "tech": args.tech, "rows": []}
-    results["load_avg_1m_start"] = load()
+    results: dict = {"machine": machine_info(), "n": args.n, "tech": args.tech, "rows": []}
+    results["load_avg_1m_start"] = load_avg()
     batch_envelopes(model, batch[:1000])  # compile / load the cached kernels
 
     kernel_s, kernel_all = median_s(lambda: batch_envelopes(model, batch), args.repeats)
@@ -185,7 +161,7 @@ def main() -> None:
         cli_s = statistics.median(cli_times)
 
     exact = exactness(model)
-    results["load_avg_1m_end"] = load()
+    results["load_avg_1m_end"] = load_avg()
 
     rows = [
         ("envelopes, batch kernel (both metrics)", args.n, kernel_s, kernel_all, 1.0),

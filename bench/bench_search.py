@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -32,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lens_fast import PerformanceModel, space  # noqa: E402
+from lens_fast.report.machine import load_avg  # noqa: E402
 from lens_fast.search.features import features  # noqa: E402
 from lens_fast.search.mobo import Search, SearchConfig, objective_values  # noqa: E402
 from lens_fast.search.pareto import hypervolume, hypervolume_trace  # noqa: E402
@@ -44,13 +44,6 @@ SEEDS = (1, 2, 3, 4, 5)
 # The faithful mode's qLogNEHVI costs minutes per iteration on this machine with exact
 # box decompositions; the quality runs use BoTorch's approximate ones and a smaller pool.
 FAITHFUL_POOL, FAITHFUL_MC, FAITHFUL_ALPHA = 500, 32, 1e-3
-
-
-def load() -> float:
-    return os.getloadavg()[0]
-
-
-# --------------------------------------------------------------------------- timing
 
 
 def _observed(n: int, seed: int, perf: PerformanceModel):
@@ -68,7 +61,7 @@ def timing(result: dict) -> None:
     perf = PerformanceModel("builtin", TECH)
     ref = np.asarray(reference_point(perf, TU, "lens"))
     rows = []
-    print(f"\n== time per iteration (q = 1), load {load():.2f}")
+    print(f"\n== time per iteration (q = 1), load {load_avg():.2f}")
     print(f"{'mode':>9} {'n':>5} {'pool':>7} {'seconds':>9}")
     for n in (50, 150, 300):
         seen, obj = _observed(n, 100 + n, perf)
@@ -134,9 +127,9 @@ def timing(result: dict) -> None:
         "qlognehvi_candidates_per_s": botorch_rate,
         "qlognehvi_scored": sub,
         "ratio": fast_rate / botorch_rate,
-        "load": load(),
+        "load": load_avg(),
     }
-    print(f"\n== acquisition at n = {n}, front {len(front)} points, load {load():.2f}")
+    print(f"\n== acquisition at n = {n}, front {len(front)} points, load {load_avg():.2f}")
     print(f"fast (posterior + EHVI kernel): {fast_rate:,.0f} candidates/s over {pool_n:,}")
     print(f"BoTorch qLogNEHVI:              {botorch_rate:,.0f} candidates/s over {sub:,}")
     print(f"ratio: {fast_rate / botorch_rate:,.0f}x")
@@ -231,7 +224,9 @@ def run_nsga2(seed: int, error: dict, ref: np.ndarray) -> np.ndarray:
 
 
 def quality(result: dict, runs: Path, error: dict, label: str, modes: list[str]) -> None:
-    print(f"\n== search quality on {label} error: hypervolume vs evaluations, load {load():.2f}")
+    print(
+        f"\n== search quality on {label} error: hypervolume vs evaluations, load {load_avg():.2f}"
+    )
     traces: dict[str, list[list[float]]] = {m: [] for m in [*modes, "nsga2"]}
     seconds: dict[str, list[float]] = {m: [] for m in modes}
     ref = None
@@ -285,10 +280,10 @@ def wallclock(result: dict, runs: Path) -> None:
     seconds = time.perf_counter() - t0
     result["fast_300_synthetic_seconds"] = {
         "seconds": seconds,
-        "load": load(),
+        "load": load_avg(),
         "hv": hypervolume(obj, ref),
     }
-    print(f"\n== a 300-evaluation fast search (synthetic): {seconds:.1f} s, load {load():.2f}")
+    print(f"\n== a 300-evaluation fast search (synthetic): {seconds:.1f} s, load {load_avg():.2f}")
 
 
 def main() -> None:

@@ -38,6 +38,7 @@ from lens_fast.device.meters import PowerMeter
 from lens_fast.device.shapes import OPS, LayerShape, random_shapes, space_shapes
 from lens_fast.device.table import meta_path
 from lens_fast.errors import InputFileError, ProfileError
+from lens_fast.report.machine import cpu_name
 
 RUN_FORMAT = "lens-fast-profile-run"
 RUN_COLUMNS: tuple[str, ...] = (
@@ -165,7 +166,7 @@ def device_identity(device: str) -> dict:
         name = torch.cuda.get_device_name(torch.cuda.current_device())
         label = f"cuda: {name}"
     else:
-        name = _cpu_name()
+        name = cpu_name()
         label = f"cpu: {name} ({torch.get_num_threads()} torch threads)"
     return {
         "device": label,
@@ -176,16 +177,6 @@ def device_identity(device: str) -> dict:
         "host": socket.gethostname(),
         "machine": platform.machine(),
     }
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
 
 
 def parse_ops(text: str | None) -> tuple[str, ...]:
