@@ -175,9 +175,9 @@ def plot_pareto(runs: Sequence[ResultSet], path: Path) -> str:
             )
         if lo > 0 and hi / lo > 30:
             ax.set_yscale("log")
-        ax.set_xlabel("test error (%)")
+        ax.set_xlabel(f"{error_label(runs)} (%)")
         ax.set_ylabel(f"{TITLES[m]} at the best split ({UNITS[m]})")
-        ax.set_title(f"Test error vs {TITLES[m]}")
+        ax.set_title(f"{error_label(runs).capitalize()} vs {TITLES[m]}")
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize=8, loc="lower left")
     fig.suptitle("Pareto fronts (both objectives minimised; step lines bound the dominated region)")
@@ -214,7 +214,9 @@ def plot_hypervolume(
     return _save(fig, path)
 
 
-def plot_thresholds(records: Sequence[dict], labels: Sequence[str], path: Path) -> str:
+def plot_thresholds(
+    records: Sequence[dict], labels: Sequence[str], path: Path, error_name: str = "test error"
+) -> str:
     """Grouped bars: trials meeting error < e AND metric < x, per run (Fig. 7)."""
     from matplotlib.figure import Figure
 
@@ -244,7 +246,7 @@ def plot_thresholds(records: Sequence[dict], labels: Sequence[str], path: Path) 
             fontsize=7,
         )
         ax.set_ylabel("trials meeting both thresholds")
-        ax.set_title(f"Trials with test error < e and {TITLES[m]} < x ({UNITS[m]})")
+        ax.set_title(f"Trials with {error_name} < e and {TITLES[m]} < x ({UNITS[m]})")
         ax.grid(True, axis="y", alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle("Threshold counts (metrics at the best split)")
@@ -257,6 +259,16 @@ def _write_csv(records: Sequence[dict], path: Path) -> str:
 
     pd.DataFrame(list(records)).to_csv(path, index=False)
     return path.name
+
+
+def error_label(runs) -> str:
+    """What the error axis is: a synthetic run's error is a test fixture, not accuracy."""
+    names = {r.manifest.get("config", {}).get("error", {}).get("name") for r in runs}
+    if names == {"synthetic"}:
+        return "synthetic error (a test fixture)"
+    if "synthetic" in names:
+        return "error (synthetic for some runs)"
+    return "test error"
 
 
 def write_report(
@@ -307,7 +319,7 @@ def write_report(
         x_grid[m] = sorted(given[m]) if given[m] else default_x
     records = threshold_records(runs, e_grid, x_grid)
     files.append(_write_csv(records, folder / "thresholds.csv"))
-    files.append(plot_thresholds(records, labels, folder / "thresholds.png"))
+    files.append(plot_thresholds(records, labels, folder / "thresholds.png", error_label(runs)))
 
     summary: dict = {
         "runs": [
