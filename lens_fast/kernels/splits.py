@@ -104,10 +104,72 @@ def prune(k, opt_a, keep):
     return m
 
 
+HULL_MARGIN = 1e-9  # a line is dropped only when clearly (relatively) above the envelope
+
+
 @nb.njit(**NJIT_OPTIONS)
-def best_over_tu(k, opt_code, opt_size, opt_a, per_byte, keep, out_value, out_code):
-    """Minimum of A + size * per_byte[t] over the options, for every t (ties: first)."""
-    m = prune(k, opt_a, keep)
+def envelope_in_range(m, keep, opt_size, opt_a, x_lo, x_hi, hull):
+    """The options of `keep[:m]` (sizes ascending, A strictly descending) that win
+    somewhere in price range [x_lo, x_hi]: the lower envelope of the lines A + size*x
+    restricted to the range, written to `hull` in size order; returns their number.
+
+    The envelope is built from the steepest line (it wins as x -> 0) down; a line is
+    dropped only when its neighbours cross clearly (by `HULL_MARGIN`) before it
+    appears, and options active only clearly outside the range are dropped, so a
+    near-tie is always left to the exact comparison of `best_over_tu`.
+    """
+    n = 0
+    for q in range(m - 1, -1, -1):
+        j = keep[q]
+        if n > 0 and opt_size[hull[n - 1]] == opt_size[j]:
+            continue  # same slope, higher intercept: never below the one kept
+        while n >= 2:
+            p1, p2 = hull[n - 2], hull[n - 1]
+            x12 = (opt_a[p2] - opt_a[p1]) / (opt_size[p1] - opt_size[p2])
+            x13 = (opt_a[j] - opt_a[p1]) / (opt_size[p1] - opt_size[j])
+            if x13 <= x12 * (1.0 - HULL_MARGIN):
+                n -= 1  # p2 is above the envelope everywhere
+            else:
+                break
+        hull[n] = j
+        n += 1
+    # hull[0..n): slopes descending; line i wins on [b(i-1, i), b(i, i+1)].
+    lo = x_lo * (1.0 - HULL_MARGIN)
+    hi = x_hi * (1.0 + HULL_MARGIN)
+    out = 0
+    prev_b = 0.0
+    for i in range(n):
+        j = hull[i]
+        if i + 1 < n:
+            nxt = hull[i + 1]
+            b = (opt_a[nxt] - opt_a[j]) / (opt_size[j] - opt_size[nxt])
+        else:
+            b = np.inf
+        if b >= lo and prev_b <= hi:
+            hull[out] = j
+            out += 1
+        prev_b = b
+    # Sizes ascending, for the tie rule (fewer bytes first).
+    for i in range(out // 2):
+        hull[i], hull[out - 1 - i] = hull[out - 1 - i], hull[i]
+    return out
+
+
+@nb.njit(**NJIT_OPTIONS)
+def best_over_tu(k, opt_code, opt_size, opt_a, per_byte, scratch, out_value, out_code):
+    """Minimum of A + size * per_byte[t] over the options, for every t (ties: first).
+
+    scratch: `2 x MAX_OPTIONS` int64 work space.
+    """
+    pruned = scratch[0]
+    keep = scratch[1]
+    m = prune(k, opt_a, pruned)
+    x_lo = np.inf
+    x_hi = -np.inf
+    for t in range(per_byte.shape[0]):
+        x_lo = min(x_lo, per_byte[t])
+        x_hi = max(x_hi, per_byte[t])
+    m = envelope_in_range(m, pruned, opt_size, opt_a, x_lo, x_hi, keep)
     j = keep[0]
     a = opt_a[j]
     s = opt_size[j]
@@ -165,7 +227,7 @@ def score(
         opt_size = np.empty(MAX_OPTIONS, dtype=np.float64)
         opt_lat = np.empty(MAX_OPTIONS, dtype=np.float64)
         opt_en = np.empty(MAX_OPTIONS, dtype=np.float64)
-        keep = np.empty(MAX_OPTIONS, dtype=np.int64)
+        keep = np.empty((2, MAX_OPTIONS), dtype=np.int64)
         for i in range(chunk * CHUNK, min(n, (chunk + 1) * CHUNK)):
             rows = walk(batch[i], dac21, wire_bytes, f_index, k_index, fc_index, rec)
             k, total_lat, total_en = build_options(

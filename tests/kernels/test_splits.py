@@ -139,7 +139,7 @@ def test_best_over_tu_breaks_ties_by_sorted_order():
     a = np.array([3.0, 2.0, 1.0])  # values at per_byte = 1/64: 3, 3, 3
     per_byte = np.array([1.0 / 64, 1.0 / 128, 1.0])
     value, code = np.empty(3), np.empty(3, dtype=np.int8)
-    best_over_tu(3, codes, sizes, a, per_byte, np.empty(3, dtype=np.int64), value, code)
+    best_over_tu(3, codes, sizes, a, per_byte, np.empty((2, 3), dtype=np.int64), value, code)
     assert value.tolist() == [3.0, 2.0, 3.0]
     assert code.tolist() == [7, 0, 7]
 
@@ -245,3 +245,33 @@ def test_properties_best_is_no_worse_and_monotone_in_tu(seed, tech, rtt, semanti
     # Every option's cost falls as tu grows, so the best does too.
     assert (np.diff(ev.latency_ms, axis=1) <= 1e-12 * ev.latency_ms[:, 1:]).all()
     assert (np.diff(ev.energy_mj, axis=1) <= 1e-12 * ev.energy_mj[:, 1:]).all()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 200_000), min_size=1, max_size=12),
+    a_values=st.lists(st.floats(0, 500, allow_nan=False), min_size=12, max_size=12),
+    x=st.lists(st.floats(1e-7, 1e-1, allow_nan=False), min_size=1, max_size=9),
+    collinear=st.booleans(),
+)
+def test_range_restricted_envelope_equals_brute_force(sizes, a_values, x, collinear):
+    """best_over_tu (prune + envelope on the price range) = argmin over every option."""
+    from lens_fast.kernels.splits import best_over_tu
+
+    k = len(sizes)
+    order = sorted(range(k), key=lambda i: (sizes[i], i))
+    size = np.array([float(sizes[i]) for i in order])
+    a = np.array(a_values[:k])
+    if collinear and k >= 3:  # three lines through one point: a = c - size * x0
+        x0 = x[0]
+        a[:3] = 100.0 - size[:3] * x0
+    codes = np.arange(k, dtype=np.int64)
+    per_byte = np.array(x)
+    value, code = np.empty(len(x)), np.empty(len(x), dtype=np.int8)
+    best_over_tu(k, codes, size, a, per_byte, np.empty((2, k), dtype=np.int64), value, code)
+    for t, xt in enumerate(per_byte):
+        costs = a + size * xt
+        best = min(range(k), key=lambda j: (costs[j], size[j], j))
+        assert value[t] == pytest.approx(costs[best], rel=1e-12, abs=1e-12)
+        # The chosen option is the argmin; another can only be picked at a last-bit tie.
+        assert abs(costs[code[t]] - costs[best]) <= 1e-12 * max(1.0, abs(costs[best]))
