@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -40,26 +39,11 @@ sys.path.insert(0, str(ROOT))
 from lens_fast.accuracy.data import load_data  # noqa: E402
 from lens_fast.accuracy.models import build_model, multiply_accumulates, parameter_count  # noqa: E402
 from lens_fast.accuracy.train import Recipe, default_threads, resolve_device, train_architecture  # noqa: E402
+from lens_fast.report.machine import machine_info  # noqa: E402
 from lens_fast.space.vgg import NATIVE_COLUMNS, decode, sample  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 DEFAULT_DATA = f"cifar10:{(ROOT / '..' / 'shared' / 'data' / 'cifar10').resolve()}"
-
-
-def machine() -> dict:
-    import torch
-
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__, "gpu": gpu,
-            "python": platform.python_version(), "load_avg_1m": os.getloadavg()[0]}  # fmt: skip
 
 
 def reference_architectures() -> dict[str, np.ndarray]:
@@ -251,7 +235,7 @@ def main() -> None:
     data = load_data(args.data)
     out_path = Path(args.out)
     report = json.loads(out_path.read_text()) if out_path.exists() else {}
-    report["machine"] = machine()
+    report["machine"] = machine_info(torch=True)
     report["data"] = data.describe()
     if "throughput" in parts:
         report[f"throughput_{device.split(':')[0]}"] = part_throughput(data, device, args.quick)

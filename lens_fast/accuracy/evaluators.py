@@ -163,7 +163,7 @@ class ProxyEvaluator(_CachedEvaluator):
     kind = "proxy"
     job_fn = staticmethod(proxy_job)
 
-    def __init__(self, data: str = "digits", score: str = "naswot", batch: int = 64,
+    def __init__(self, data: str = "digits", score: str = "synflow", batch: int = 64,
                  seed: int = 0, *, calibration: dict | None = None, download: bool = False,
                  split_seed: int = 0, cache_dir=None, executor: str | Executor | None = None,
                  workers: int | None = None, scheduler: str | None = None,
@@ -183,7 +183,7 @@ class ProxyEvaluator(_CachedEvaluator):
         return {"kind": self.score, "batch": self.batch, "seed": self.seed}
 
     def scores(self, batch: object) -> np.ndarray:
-        """The raw scores (`n` float64; higher = predicted better)."""
+        """The raw scores (`n` float64; the calibration's sign says which way is better)."""
         return np.array([r["result"]["score"] for r in self.records(batch)], dtype=np.float64)
 
     def _error_of(self, record: dict) -> float:
@@ -213,7 +213,8 @@ def make_evaluator(kind: str, **options) -> ErrorEvaluator:
     "dask"; default dask when a scheduler is given, else serial), workers, scheduler
     (a Dask address), device ("auto", "cpu", "cuda"), journal (a JSON-lines file).
     train: epochs, batch_size, lr, momentum, weight_decay, augment, subset (training
-    images), val_images, test_images, seed, amp. proxy: score ("naswot", "synflow"),
+    images), val_images, test_images, seed, amp. proxy: score ("synflow", the default, or
+    "naswot"),
     batch, seed, calibration. None values take the defaults.
     """
     options = {k: v for k, v in options.items() if v is not None}

@@ -2,6 +2,8 @@
 
 CSV: a header with the encoding's column names (other columns are ignored).
 JSON: a list of objects with those keys, or ``{"architectures": [...]}``.
+Tables written by `lens-fast search` carry the native row in one ``encoding`` column
+(22 integers separated by spaces); they are read as native architectures.
 Errors name the file, the row and the column.
 """
 
@@ -22,6 +24,8 @@ def read_architectures(path: str | Path, encoding: str = "native") -> np.ndarray
     path = Path(path)
     cols = columns(encoding)
     frame = _read_frame(path)
+    if encoding == "native" and "encoding" in frame.columns and cols[0] not in frame.columns:
+        frame = _split_encoding_column(path, frame["encoding"], cols)
     missing = [c for c in cols if c not in frame.columns]
     if missing:
         raise InputFileError(
@@ -44,6 +48,20 @@ def read_architectures(path: str | Path, encoding: str = "native") -> np.ndarray
         return to_native(values, encoding)
     except SpaceError as exc:
         raise SpaceError(f"{path}: {exc}") from None
+
+
+def _split_encoding_column(path: Path, column: pd.Series, cols: tuple[str, ...]) -> pd.DataFrame:
+    """The ``encoding`` column of search output ("f1 k1 ... fc2") as one column per field."""
+    rows = []
+    for i, text in enumerate(column.astype(str)):
+        fields = text.replace(",", " ").split()
+        if len(fields) != len(cols):
+            raise InputFileError(
+                f"{path}: row {i + 1}: field encoding must hold {len(cols)} integers "
+                f"({' '.join(cols)}), got {len(fields)}"
+            )
+        rows.append(fields)
+    return pd.DataFrame(rows, columns=list(cols))
 
 
 def _read_frame(path: Path) -> pd.DataFrame:

@@ -137,3 +137,23 @@ def test_proxy_evaluator_is_deterministic_and_cached(tmp_path):
     # log|det K| / n is at most log(units) for n images of `units` ReLUs each
     units = sum(24 * (32 // 2**i) ** 2 for i in range(5)) + 256
     assert s1[0] <= math.log(units)
+
+
+def test_shipped_calibration_matches_the_saved_table():
+    from scipy.stats import spearmanr
+
+    from lens_fast.space.io import read_architectures
+    from tests.conftest import REPO
+
+    table = REPO / "bench" / "results" / "trained_errors.csv"
+    if not table.exists():
+        pytest.skip(f"needs {table} (written by bench/bench_training.py)")
+    import pandas as pd
+
+    frame = pd.read_csv(table, comment="#")
+    assert read_architectures(table).shape == (len(frame), 22) and len(frame) >= 30
+    for kind, cal in proxy.CALIBRATION.items():
+        rho = spearmanr(frame[kind], frame["test_error"]).statistic
+        assert rho == pytest.approx(cal["spearman"], abs=1e-4)
+        assert np.sign(cal["b"]) == np.sign(rho)  # the fitted curve ranks as the data do
+    assert make_evaluator("proxy", data="digits").describe()["kind"] == proxy.DEFAULT_SCORE
