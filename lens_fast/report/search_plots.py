@@ -140,7 +140,7 @@ def plot_pareto(runs: Sequence[ResultSet], path: Path) -> str:
     """Error (%) vs energy (mJ) and vs latency (ms): trials, fronts as step lines."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(12, 5), layout="constrained")
+    fig = Figure(figsize=(12, 5.6), layout="constrained")
     axes = fig.subplots(1, 2)
     for ax, m in zip(axes, METRICS, strict=True):
         lo, hi = np.inf, 0.0
@@ -179,7 +179,9 @@ def plot_pareto(runs: Sequence[ResultSet], path: Path) -> str:
         ax.set_ylabel(f"{TITLES[m]} at the best split ({UNITS[m]})")
         ax.set_title(f"{error_label(runs).capitalize()} vs {TITLES[m]}")
         ax.grid(True, which="major", alpha=0.3)
-        ax.legend(fontsize=8, loc="lower left")
+    # Fronts lie in the lower left (both objectives minimised): the legend goes below.
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=8)
     fig.suptitle("Pareto fronts (both objectives minimised; step lines bound the dominated region)")
     return _save(fig, path)
 
