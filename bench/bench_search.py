@@ -15,6 +15,7 @@ Parts (``--part``; several may be given):
   Each search is a run folder under ``--runs`` (resumable: a rerun continues).
 
     .venv/bin/python bench/bench_search.py --part timing --part quality [--surrogate T.csv]
+    .venv/bin/python bench/bench_search.py --part quality --error surrogate --surrogate T.csv
 """
 
 from __future__ import annotations
@@ -298,6 +299,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", action="append", choices=["timing", "wallclock", "quality"])
     parser.add_argument("--surrogate", default=None, help="table of trained errors")
+    parser.add_argument(
+        "--error",
+        action="append",
+        choices=["synthetic", "surrogate"],
+        help="quality: error objectives to run (default synthetic, and surrogate with --surrogate);"
+        " one per process lets two processes share --runs",
+    )
     parser.add_argument("--modes", default="fast,faithful,random")
     parser.add_argument(
         "--seeds",
@@ -318,9 +326,13 @@ def main() -> None:
         timing(result)
     if "wallclock" in parts:
         wallclock(result, runs)
+    errors = args.error or ["synthetic", *(["surrogate"] if args.surrogate else [])]
+    if "surrogate" in errors and not args.surrogate:
+        parser.error("--error surrogate needs --surrogate TABLE")
     if "quality" in parts:
-        quality(result, runs, {"name": "synthetic", "version": 1}, "synthetic", modes, seeds)
-        if args.surrogate:
+        if "synthetic" in errors:
+            quality(result, runs, {"name": "synthetic", "version": 1}, "synthetic", modes, seeds)
+        if "surrogate" in errors:
             quality(
                 result,
                 runs,
