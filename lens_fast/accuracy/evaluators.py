@@ -15,6 +15,7 @@ factory the search command calls.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 
@@ -59,11 +60,13 @@ class _CachedEvaluator(ErrorEvaluator):
         self.computed = 0  # candidates computed (cache misses) by this evaluator
 
     # -- subclasses
+    @abstractmethod
     def _job_options(self) -> dict:
-        raise NotImplementedError
+        """The job's options beside the architecture and data (part of the cache key)."""
 
+    @abstractmethod
     def _error_of(self, record: dict) -> float:
-        raise NotImplementedError
+        """The error in [0, 1] that a finished job's record stands for."""
 
     # -- machinery
     @property
