@@ -28,9 +28,15 @@ def read_architectures(path: str | Path, encoding: str = "native") -> np.ndarray
         frame = _split_encoding_column(path, frame["encoding"], cols)
     missing = [c for c in cols if c not in frame.columns]
     if missing:
+        other = "paper" if encoding == "native" else "native"
+        hint = (
+            f"; the file has the {other} encoding's columns: give --encoding {other}"
+            if all(c in frame.columns for c in columns(other))
+            else ""
+        )
         raise InputFileError(
             f"{path}: missing column {missing[0]!r} for the {encoding} encoding "
-            f"(expected {','.join(cols)})"
+            f"(expected {','.join(cols)}){hint}"
         )
     if len(frame) == 0:
         raise InputFileError(f"{path}: no architectures in the file")

@@ -37,3 +37,13 @@ def test_a_short_encoding_field_names_the_row(tmp_path):
     pd.DataFrame({"encoding": ["64 3 1", "1 2"]}).to_csv(path, index=False)
     with pytest.raises(InputFileError, match=r"row 1: field encoding must hold 22 integers"):
         read_architectures(path)
+
+
+def test_a_file_of_the_other_encoding_names_the_option(tmp_path):
+    batch = sample(3, 5)
+    paper = write_architectures(tmp_path / "p.csv", native_to_paper(batch), "paper")
+    with pytest.raises(InputFileError, match=r"missing column 'pool1'.*give --encoding paper$"):
+        read_architectures(paper)
+    native = write_architectures(tmp_path / "n.csv", batch)
+    with pytest.raises(InputFileError, match=r"missing column 'p'.*give --encoding native$"):
+        read_architectures(native, "paper")
