@@ -8,6 +8,10 @@ Parts (``--part``; several may be given):
   below says what larger pools cost) (synthetic error, LTE at 8 Mbit/s). Also the acquisition alone:
   candidates scored per second by the fast mode (GP posterior + closed-form EHVI)
   and by BoTorch's qLogNEHVI on the same pool and observations, and their ratio.
+* ``faithful-pools``: the faithful proposal alone (CLI defaults: 64 QMC samples, exact
+  box decompositions) at n = 50, 150, 300 with the pools of ``--faithful-pools``
+  (default 10k and 100k; about half an hour here), the same observations and pools
+  as ``timing``.
 * ``wallclock``: a 300-evaluation fast search with the CLI defaults, timed.
 * ``quality``: hypervolume against evaluations for fast, faithful, random and
   NSGA-II (pymoo) at equal evaluations (300), 5 seeds; on the synthetic error and,
@@ -139,6 +143,29 @@ def timing(result: dict) -> None:
 
 
 # ------------------------------------------------------------------------- quality
+
+
+def faithful_timing(result: dict, pool_sizes: list[int]) -> None:
+    """Seconds of one faithful proposal (GP fits + qLogNEHVI over the pool, q = 1)."""
+    from lens_fast.search.acquisition import select_faithful
+    from lens_fast.search.mobo import reference_point
+
+    perf = PerformanceModel("builtin", TECH)
+    ref = np.asarray(reference_point(perf, TU, "lens"))
+    rows = result.get("faithful_time_per_iteration", [])
+    print(f"\n== faithful time per iteration (q = 1), load {load_avg():.2f}")
+    print(f"{'n':>5} {'pool':>7} {'seconds':>9} {'load':>5}")
+    for n in (50, 150, 300):
+        seen, obj = _observed(n, 100 + n, perf)
+        for pool_n in pool_sizes:
+            pool = space.sample(pool_n, 7)
+            t0 = time.perf_counter()
+            select_faithful(features(seen), obj, features(pool), ref, 1, seed=0)
+            seconds = time.perf_counter() - t0
+            rows = [r for r in rows if (r["n"], r["pool"]) != (n, pool_n)]
+            rows.append({"n": n, "pool": pool_n, "seconds": seconds, "load": load_avg()})
+            print(f"{n:>5} {pool_n:>7} {seconds:>9.2f} {load_avg():>5.2f}", flush=True)
+    result["faithful_time_per_iteration"] = rows
 
 
 def run_mode(
@@ -303,7 +330,12 @@ def wallclock(result: dict, runs: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", action="append", choices=["timing", "wallclock", "quality"])
+    parser.add_argument(
+        "--part", action="append", choices=["timing", "faithful-pools", "wallclock", "quality"]
+    )
+    parser.add_argument(
+        "--faithful-pools", default="10000,100000", help="pool sizes of the faithful-pools part"
+    )
     parser.add_argument("--surrogate", default=None, help="table of trained errors")
     parser.add_argument(
         "--error",
@@ -330,6 +362,8 @@ def main() -> None:
     seeds = tuple(int(s) for s in args.seeds.split(","))
     if "timing" in parts:
         timing(result)
+    if "faithful-pools" in parts:
+        faithful_timing(result, [int(p) for p in args.faithful_pools.split(",")])
     if "wallclock" in parts:
         wallclock(result, runs)
     errors = args.error or ["synthetic", *(["surrogate"] if args.surrogate else [])]
